@@ -1,0 +1,388 @@
+/**
+ * `GRU`: one GRU stack on one GPUDevice. `create` validates everything, uploads the weights in
+ * the kernels' layout and compiles (asynchronously) the pipelines; `forward` runs a whole sequence
+ * in one submit; `forwardGPU` does the same on GPUBuffers with no read-back; `createState`/`step`
+ * stream one timestep at a time with the hidden state kept on the GPU.
+ */
+import { checkFloatArray, checkRunArgs, checkSizes, inputShape, RUN_ARG_KEYS, stateShape, type RunArgs } from './args.js';
+import { GRUError, describe, fail } from './errors.js';
+import { resolveOptions, type GRUOptions, type ResolvedOptions } from './options.js';
+import { deviceKernels, MAP_READ_MODE, stepPipelines, Usage } from './pipelines.js';
+import { checkBinding, Plan, writeFloats, type Kernels, type LayerBuffers, type StepSlot } from './plan.js';
+import type { GRUResult } from './reference.js';
+import { packLayer, validateWeights, type GRUWeights } from './weights.js';
+
+export interface ForwardGPUArgs {
+  steps: number;
+  batch: number;
+  /** [L·D, B, H], as an array or a buffer with COPY_SRC usage. Default zeros. */
+  h0?: Float32Array | GPUBuffer;
+  seqLengths?: Int32Array;
+  /** Where to write the output ([T, B, D·H] or [B, T, D·H]); needs STORAGE usage. Default: a new buffer. */
+  output?: GPUBuffer;
+  /** Where to write hN ([L·D, B, H]); needs COPY_DST usage. Default: a new buffer. */
+  hN?: GPUBuffer;
+}
+
+export interface GPUResult {
+  /** Owned by the caller (unless passed in): destroy it when done. */
+  output: GPUBuffer;
+  hN: GPUBuffer;
+}
+
+const GPU_ARG_KEYS = new Set([...RUN_ARG_KEYS, 'output', 'hN']);
+const F32 = 4;
+
+function isBuffer(value: unknown): value is GPUBuffer {
+  return typeof value === 'object' && value !== null && typeof (value as GPUBuffer).mapAsync === 'function' &&
+    typeof (value as GPUBuffer).usage === 'number';
+}
+
+function checkBuffer(argument: string, value: unknown, bytes: number, usage: number, usageName: string): GPUBuffer {
+  if (!isBuffer(value)) fail(argument, `a GPUBuffer of at least ${bytes} bytes with ${usageName} usage`, value);
+  if (value.size < bytes) throw new GRUError(`${argument}: expected a GPUBuffer of at least ${bytes} bytes, got ${value.size}`);
+  if ((value.usage & usage) !== usage) {
+    throw new GRUError(`${argument}: expected a GPUBuffer with ${usageName} usage, got usage flags 0x${value.usage.toString(16)}`);
+  }
+  return value;
+}
+
+/** Copies `regions` of GPU buffers into one staging buffer, submits, and reads them back. */
+async function readBack(
+  device: GPUDevice,
+  encoder: GPUCommandEncoder,
+  regions: readonly { buffer: GPUBuffer; offset: number; bytes: number }[],
+): Promise<Float32Array[]> {
+  const total = regions.reduce((sum, r) => sum + r.bytes, 0);
+  const staging = device.createBuffer({ label: 'webgpu-gru read-back', size: total, usage: Usage.MAP_READ | Usage.COPY_DST });
+  try {
+    let at = 0;
+    for (const r of regions) {
+      encoder.copyBufferToBuffer(r.buffer, r.offset, staging, at, r.bytes);
+      at += r.bytes;
+    }
+    device.queue.submit([encoder.finish()]);
+    await staging.mapAsync(MAP_READ_MODE);
+    const all = new Float32Array(staging.getMappedRange().slice(0));
+    staging.unmap();
+    at = 0;
+    return regions.map((r) => {
+      const part = all.subarray(at / F32, (at + r.bytes) / F32);
+      at += r.bytes;
+      return part;
+    });
+  } finally {
+    staging.destroy();
+  }
+}
+
+export class GRU {
+  readonly options: ResolvedOptions;
+  private readonly layers: LayerBuffers[];
+  private plan?: Plan;
+  private readonly states = new Set<GRUState>();
+  private destroyed = false;
+
+  private constructor(
+    readonly device: GPUDevice,
+    options: ResolvedOptions,
+    layers: LayerBuffers[],
+    private readonly kernels: Kernels,
+  ) {
+    this.options = options;
+    this.layers = layers;
+  }
+
+  /** Validates, uploads the weights and compiles the pipelines (cached per device). */
+  static async create(device: GPUDevice, options: GRUOptions, weights: readonly GRUWeights[]): Promise<GRU> {
+    if (typeof device !== 'object' || device === null || typeof (device as GPUDevice).createBuffer !== 'function') {
+      fail('device', 'a GPUDevice', device);
+    }
+    const o = resolveOptions(options);
+    const w = validateWeights(o, weights);
+    const limits = device.limits;
+    if (limits.maxStorageBuffersPerShaderStage < 4) {
+      throw new GRUError(`device: expected maxStorageBuffersPerShaderStage ≥ 4, got ${limits.maxStorageBuffersPerShaderStage}`);
+    }
+    const H = o.hiddenSize;
+    const packed = Array.from({ length: o.numLayers }, (_, l) => packLayer(o, w, l));
+    packed.forEach((p, l) => {
+      checkBinding(device, `layer ${l}'s packed input weights`, p.projection.byteLength, 'weights');
+      checkBinding(device, `layer ${l}'s packed recurrent weights`, p.recurrent.byteLength, 'weights');
+    });
+    if (Math.ceil(H / 64) > limits.maxComputeWorkgroupsPerDimension) {
+      throw new GRUError(`options.hiddenSize: ${H} needs more workgroups than maxComputeWorkgroupsPerDimension allows`);
+    }
+
+    device.pushErrorScope('out-of-memory');
+    device.pushErrorScope('validation');
+    const layers: LayerBuffers[] = [];
+    const upload = (label: string, data: Float32Array) => {
+      const buffer = device.createBuffer({ label: `webgpu-gru ${label}`, size: data.byteLength, usage: Usage.STORAGE | Usage.COPY_DST });
+      writeFloats(device.queue, buffer, 0, data);
+      return buffer;
+    };
+    for (const [l, p] of packed.entries()) {
+      layers.push({ projection: upload(`layer ${l} input weights`, p.projection), recurrent: upload(`layer ${l} recurrent weights`, p.recurrent) });
+    }
+    const destroyAll = () => layers.forEach((l) => (l.projection.destroy(), l.recurrent.destroy()));
+    let kernels: Kernels;
+    try {
+      const [projection, step] = await Promise.all([deviceKernels(device).projection, stepPipelines(device, o)]);
+      kernels = { projection, step };
+    } catch (error) {
+      await device.popErrorScope();
+      await device.popErrorScope();
+      destroyAll();
+      throw error;
+    }
+    const validation = await device.popErrorScope();
+    const memory = await device.popErrorScope();
+    const error = validation ?? memory;
+    if (error) {
+      destroyAll();
+      throw new GRUError(`GRU.create: the device refused the weight buffers (${error.message})`);
+    }
+    return new GRU(device, o, layers, kernels);
+  }
+
+  private checkAlive(): void {
+    if (this.destroyed) throw new GRUError('this GRU: expected a live GRU, got one that was destroyed (destroy() was called)');
+  }
+
+  /** The plan of a forward of this shape; the last one is kept for the next call. */
+  private planFor(steps: number, batch: number): Plan {
+    if (this.plan && this.plan.steps === steps && this.plan.batch === batch) return this.plan;
+    const slots: StepSlot[] = Array.from({ length: steps }, (_, s) => ({ s, parity: s % 2 }));
+    const plan = new Plan(this.device, this.options, this.layers, this.kernels, steps, batch, slots);
+    this.plan?.destroy();
+    this.plan = plan;
+    return plan;
+  }
+
+  private encodeForward(
+    plan: Plan,
+    encoder: GPUCommandEncoder,
+    input: GPUBuffer,
+    output: GPUBuffer,
+    h0: Float32Array | GPUBuffer | undefined,
+    seqLengths: Int32Array | undefined,
+  ): number {
+    const queue = this.device.queue;
+    if (h0 instanceof Float32Array) writeFloats(queue, plan.stateBuffer, 0, h0);
+    else if (h0) encoder.copyBufferToBuffer(h0, 0, plan.stateBuffer, 0, plan.slotBytes);
+    else encoder.clearBuffer(plan.stateBuffer, 0, plan.slotBytes);
+    plan.writeLengths(seqLengths, plan.steps);
+    plan.encode(encoder, input, output, Array.from({ length: plan.steps }, (_, s) => s));
+    return (plan.steps % 2) * plan.slotBytes;
+  }
+
+  /**
+   * Runs the whole stack over a sequence: one command encoder, one submit, one read-back.
+   * input: [T, B, I] ([B, T, I] if batchFirst). Returns output [T, B, D·H] ([B, T, D·H]) and hN [L·D, B, H].
+   */
+  async forward(input: Float32Array, args: RunArgs): Promise<GRUResult> {
+    this.checkAlive();
+    const a = checkRunArgs(this.options, input, args);
+    const device = this.device;
+    device.pushErrorScope('out-of-memory');
+    device.pushErrorScope('validation');
+    let regions: { buffer: GPUBuffer; offset: number; bytes: number }[];
+    const encoder = device.createCommandEncoder({ label: 'webgpu-gru forward' });
+    let pending: Promise<Float32Array[]> | undefined;
+    try {
+      const plan = this.planFor(a.steps, a.batch);
+      writeFloats(device.queue, plan.input, 0, input);
+      const final = this.encodeForward(plan, encoder, plan.input, plan.output, a.h0, a.seqLengths);
+      regions = [
+        { buffer: plan.output, offset: 0, bytes: plan.outputBytes },
+        { buffer: plan.stateBuffer, offset: final, bytes: plan.slotBytes },
+      ];
+      pending = readBack(device, encoder, regions);
+    } finally {
+      const validation = await device.popErrorScope();
+      const memory = await device.popErrorScope();
+      const error = validation ?? memory;
+      if (error) {
+        pending?.catch(() => undefined);
+        this.plan?.destroy();
+        this.plan = undefined;
+        // Reaching here is a bug of this library (every argument was checked), or the device ran out of memory.
+        throw new GRUError(`forward: the device rejected the work (${error.message})`);
+      }
+    }
+    const [output, hN] = await pending;
+    return { output, hN };
+  }
+
+  /**
+   * The forward on GPU buffers, with no read-back: `input` must have STORAGE usage. The returned
+   * buffers are ready for any work submitted after this call. Returns new buffers (owned by the
+   * caller) unless `output`/`hN` are given.
+   */
+  forwardGPU(input: GPUBuffer, args: ForwardGPUArgs): GPUResult {
+    this.checkAlive();
+    const o = this.options;
+    const { steps, batch, seqLengths } = checkSizes(args, GPU_ARG_KEYS);
+    const a = args as ForwardGPUArgs;
+    const inputBytes = steps * batch * o.inputSize * F32;
+    const outputBytes = steps * batch * o.numDirections * o.hiddenSize * F32;
+    const stateBytes = o.numLayers * o.numDirections * batch * o.hiddenSize * F32;
+    checkBuffer('input', input, inputBytes, Usage.STORAGE, `STORAGE (${inputShape(o, steps, batch)})`);
+    let h0: Float32Array | GPUBuffer | undefined;
+    if (a.h0 instanceof Float32Array || a.h0 === undefined) {
+      h0 = a.h0 && checkFloatArray('args.h0', a.h0, stateBytes / F32, stateShape(o, batch));
+    } else {
+      h0 = checkBuffer('args.h0', a.h0, stateBytes, Usage.COPY_SRC, `COPY_SRC (${stateShape(o, batch)})`);
+    }
+    const output = a.output ? checkBuffer('args.output', a.output, outputBytes, Usage.STORAGE, 'STORAGE') : undefined;
+    const hN = a.hN ? checkBuffer('args.hN', a.hN, stateBytes, Usage.COPY_DST, 'COPY_DST') : undefined;
+    const plan = this.planFor(steps, batch);
+    const device = this.device;
+    const out = output ?? device.createBuffer({ label: 'webgpu-gru output', size: outputBytes, usage: Usage.STORAGE | Usage.COPY_SRC | Usage.COPY_DST });
+    const h = hN ?? device.createBuffer({ label: 'webgpu-gru hN', size: stateBytes, usage: Usage.STORAGE | Usage.COPY_SRC | Usage.COPY_DST });
+    const encoder = device.createCommandEncoder({ label: 'webgpu-gru forwardGPU' });
+    const final = this.encodeForward(plan, encoder, input, out, h0, seqLengths);
+    encoder.copyBufferToBuffer(plan.stateBuffer, final, h, 0, stateBytes);
+    device.queue.submit([encoder.finish()]);
+    return { output: out, hN: h };
+  }
+
+  /**
+   * A streaming state for `batch` sequences: the hidden state of every layer stays on the GPU
+   * between `step` calls. Only for direction 'forward' (the other directions need the future).
+   */
+  createState(batch: number, init?: { h0?: Float32Array }): GRUState {
+    this.checkAlive();
+    if (this.options.direction !== 'forward') {
+      throw new GRUError(`createState: expected a GRU with direction 'forward' (streaming runs forward in time), got ${describe(this.options.direction)}`);
+    }
+    if (typeof batch !== 'number' || !Number.isInteger(batch) || batch < 1) fail('batch', 'a positive integer', batch);
+    const slots: StepSlot[] = [{ s: 0, parity: 0 }, { s: 0, parity: 1 }];
+    const plan = new Plan(this.device, this.options, this.layers, this.kernels, 1, batch, slots);
+    plan.writeLengths(undefined, 1);
+    const state = new GRUState(this, plan, () => this.states.delete(state));
+    this.states.add(state);
+    try {
+      if (init !== undefined) {
+        if (typeof init !== 'object' || init === null) fail('init', '{ h0?: Float32Array }', init);
+        const keys = Object.keys(init).filter((k) => k !== 'h0');
+        if (keys.length) throw new GRUError(`init: unknown option ${JSON.stringify(keys[0])}; expected h0`);
+        if (init.h0 !== undefined) state.set(init.h0);
+        else state.reset();
+      } else {
+        state.reset();
+      }
+    } catch (error) {
+      state.destroy();
+      throw error;
+    }
+    return state;
+  }
+
+  private checkState(state: unknown): GRUState {
+    if (!(state instanceof GRUState) || state.owner !== this) fail('state', 'a GRUState made by this GRU\'s createState', state);
+    state.checkAlive();
+    return state;
+  }
+
+  /** One timestep: x_t [B, I] → the last layer's h_t [B, H]; the state advances on the GPU. */
+  async step(x: Float32Array, state: GRUState): Promise<Float32Array> {
+    this.checkAlive();
+    const s = this.checkState(state);
+    checkFloatArray('x', x, s.batch * this.options.inputSize, `[B, I] = [${s.batch}, ${this.options.inputSize}]`);
+    writeFloats(this.device.queue, s.plan.input, 0, x);
+    const encoder = this.device.createCommandEncoder({ label: 'webgpu-gru step' });
+    s.advance(encoder, s.plan.input);
+    const [out] = await readBack(this.device, encoder, [{ buffer: s.plan.output, offset: 0, bytes: s.plan.outputBytes }]);
+    return out;
+  }
+
+  /**
+   * One timestep on GPU buffers: x [B, I] with STORAGE usage. Returns the state's output buffer
+   * [B, H] (owned by the state, overwritten by the next step), ready for work submitted after it.
+   */
+  stepGPU(x: GPUBuffer, state: GRUState): GPUBuffer {
+    this.checkAlive();
+    const s = this.checkState(state);
+    checkBuffer('x', x, s.plan.inputBytes, Usage.STORAGE, `STORAGE ([B, I] = [${s.batch}, ${this.options.inputSize}])`);
+    const encoder = this.device.createCommandEncoder({ label: 'webgpu-gru stepGPU' });
+    s.advance(encoder, x);
+    this.device.queue.submit([encoder.finish()]);
+    return s.plan.output;
+  }
+
+  /** Frees every GPU buffer of this GRU and its states. The device is the caller's and stays. Idempotent. */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    for (const state of [...this.states]) state.destroy();
+    this.plan?.destroy();
+    this.plan = undefined;
+    for (const l of this.layers) {
+      l.projection.destroy();
+      l.recurrent.destroy();
+    }
+  }
+}
+
+/** The hidden state of a streaming GRU: [L, B, H] on the GPU, advanced by `GRU.step`. */
+export class GRUState {
+  /** State slot (0 or 1) that holds the current h. */
+  private current = 0;
+  private destroyed = false;
+
+  /** @internal */
+  constructor(
+    readonly owner: GRU,
+    /** @internal */ readonly plan: Plan,
+    private readonly onDestroy: () => void,
+  ) {}
+
+  get batch(): number {
+    return this.plan.batch;
+  }
+
+  /** @internal */
+  checkAlive(): void {
+    if (this.destroyed) throw new GRUError('state: expected a live GRUState, got one that was destroyed');
+  }
+
+  /** @internal Records one step reading slot `current`, and flips it. */
+  advance(encoder: GPUCommandEncoder, input: GPUBuffer): void {
+    this.plan.encode(encoder, input, this.plan.output, [this.current]);
+    this.current = 1 - this.current;
+  }
+
+  /** Zeros the state. */
+  reset(): void {
+    this.checkAlive();
+    this.set(new Float32Array(this.plan.slotBytes / F32));
+  }
+
+  /** Replaces the state with h [L, B, H]. */
+  set(h: Float32Array): void {
+    this.checkAlive();
+    const o = this.owner.options;
+    checkFloatArray('h', h, this.plan.slotBytes / F32, `[L, B, H] = [${o.numLayers}, ${this.batch}, ${o.hiddenSize}]`);
+    writeFloats(this.owner.device.queue, this.plan.stateBuffer, this.current * this.plan.slotBytes, h);
+  }
+
+  /** Reads the state back: [L, B, H]. */
+  async get(): Promise<Float32Array> {
+    this.checkAlive();
+    const device = this.owner.device;
+    const encoder = device.createCommandEncoder({ label: 'webgpu-gru state read' });
+    const [h] = await readBack(device, encoder, [
+      { buffer: this.plan.stateBuffer, offset: this.current * this.plan.slotBytes, bytes: this.plan.slotBytes },
+    ]);
+    return h;
+  }
+
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.plan.destroy();
+    this.onDestroy();
+  }
+}

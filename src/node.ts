@@ -1,0 +1,101 @@
+/**
+ * `webgpu-gru/node`: a GPUDevice in Node from the `webgpu` package (Dawn).
+ *
+ * A hardware adapter when the machine has one. Otherwise Dawn's OpenGL ES backend on Mesa's
+ * llvmpipe, a CPU implementation: on a GPU-less Debian machine it is the CPU adapter that runs
+ * every kernel size stably (Chromium's SwiftShader ICD crashes Dawn in Node on large kernels, and
+ * Debian's lavapipe is rejected by Dawn's Vulkan backend). The fallback is announced on stderr.
+ */
+import { GRUError } from './errors.js';
+
+export interface NodeDeviceOptions {
+  /** 'auto' (default): hardware, else the CPU fallback; 'hardware' throws without one; 'cpu' skips the search. */
+  adapter?: 'auto' | 'hardware' | 'cpu';
+  /** Do not announce the CPU fallback on stderr. */
+  quiet?: boolean;
+}
+
+type DawnModule = {
+  create(flags: string[]): GPU;
+  globals: Record<string, unknown>;
+};
+
+/** Dawn's `GPU` objects must outlive their devices; they are held here for the process. */
+const keepAlive = new Set<GPU>();
+const descriptions = new WeakMap<GPUDevice, string>();
+
+const CPU_ADAPTERS = /swiftshader|llvmpipe|lavapipe|softpipe|software/i;
+
+function describeAdapter(adapter: GPUAdapter): string {
+  const i = adapter.info;
+  return [i.vendor, i.architecture, i.device, i.description].filter(Boolean).join(' / ') || 'unknown adapter';
+}
+
+async function loadDawn(): Promise<DawnModule> {
+  try {
+    const moduleName = 'webgpu';
+    return (await import(/* @vite-ignore */ moduleName)) as DawnModule;
+  } catch (error) {
+    throw new GRUError(
+      `webgpu-gru/node: expected the 'webgpu' package (Dawn for Node) to be installed (npm install webgpu@0.6.2), got: ${(error as Error).message}`,
+    );
+  }
+}
+
+async function device(gpu: GPU, adapter: GPUAdapter): Promise<GPUDevice> {
+  const l = adapter.limits;
+  // The defaults (compatibility mode above all) are far below what the adapters offer.
+  const requiredLimits: Record<string, number> = {
+    maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
+    maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
+    maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
+    maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
+    maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+    maxBufferSize: l.maxBufferSize,
+  };
+  const dev = await adapter.requestDevice({ requiredLimits });
+  keepAlive.add(gpu);
+  descriptions.set(dev, describeAdapter(adapter));
+  return dev;
+}
+
+/** Requests a GPUDevice: hardware first, the CPU adapter (llvmpipe through OpenGL ES) otherwise. */
+export async function requestDevice(options: NodeDeviceOptions = {}): Promise<GPUDevice> {
+  const choice = options.adapter ?? 'auto';
+  if (!['auto', 'hardware', 'cpu'].includes(choice)) {
+    throw new GRUError(`options.adapter: expected 'auto', 'hardware' or 'cpu', got ${JSON.stringify(choice)}`);
+  }
+  const dawn = await loadDawn();
+  for (const [name, value] of Object.entries(dawn.globals)) {
+    if (!(name in globalThis)) (globalThis as Record<string, unknown>)[name] = value;
+  }
+  if (choice !== 'cpu') {
+    const gpu = dawn.create([]);
+    const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+    if (adapter && !adapter.info.isFallbackAdapter && !CPU_ADAPTERS.test(describeAdapter(adapter))) {
+      return device(gpu, adapter);
+    }
+    if (choice === 'hardware') {
+      throw new GRUError(`options.adapter: expected a hardware adapter, got ${adapter ? describeAdapter(adapter) : 'none'}`);
+    }
+  }
+  process.env.EGL_PLATFORM ??= 'surfaceless';
+  const gpu = dawn.create(['backend=opengles']);
+  const adapter = await gpu.requestAdapter({ featureLevel: 'compatibility' } as GPURequestAdapterOptions);
+  if (!adapter) {
+    throw new GRUError(
+      'requestDevice: expected a WebGPU adapter, got none: no hardware adapter, and no OpenGL ES (llvmpipe) fallback — ' +
+        'install Mesa (apt-get install libegl1 libgles2 libegl-mesa0 libgl1-mesa-dri)',
+    );
+  }
+  const dev = await device(gpu, adapter);
+  if (!options.quiet && choice === 'auto') {
+    console.warn(`webgpu-gru/node: no hardware GPU adapter; using the CPU adapter ${describeAdapter(adapter)}`);
+  }
+  return dev;
+}
+
+/** Which adapter a device from `requestDevice` runs on, in words. */
+export function adapterDescription(device: GPUDevice): string | undefined {
+  return descriptions.get(device);
+}

@@ -1,0 +1,227 @@
+/**
+ * The options of one GRU stack, their defaults, and the validation shared by the GPU path and the
+ * CPU reference. `resolveOptions` turns what a caller wrote into a fully specified, frozen record.
+ */
+import { GRUError, describe, fail } from './errors.js';
+
+export type Direction = 'forward' | 'reverse' | 'bidirectional';
+export type GateOrder = 'rzn' | 'zrn';
+export type WeightFormat = 'f32' | 'f16' | 'int8';
+export type ParametricActivationName =
+  | 'hardSigmoid'
+  | 'leakyRelu'
+  | 'elu'
+  | 'softsign'
+  | 'softplus'
+  | 'scaledTanh'
+  | 'affine'
+  | 'thresholdedRelu';
+export type Activation =
+  | 'sigmoid'
+  | 'tanh'
+  | 'relu'
+  | { name: ParametricActivationName; alpha?: number; beta?: number };
+
+export interface GRUOptions {
+  /** I: features of one input step. */
+  inputSize: number;
+  /** H: units of the hidden state. */
+  hiddenSize: number;
+  /** L: stacked layers; layer l > 0 reads layer l−1's output (D·H features). Default 1. */
+  numLayers?: number;
+  /** Default 'forward'. 'bidirectional' runs both and concatenates them (D = 2). */
+  direction?: Direction;
+  /** Default false: input [T, B, I]; true: [B, T, I] (the output follows, hN does not). */
+  batchFirst?: boolean;
+  /**
+   * Default true: n = g(Wn·x + bn_i + r ⊙ (Un·h + bn_h)) — PyTorch, cuDNN, Keras reset_after=True,
+   * ONNX linear_before_reset=1. false: n = g(Wn·x + bn_i + Un·(r ⊙ h) + bn_h) — Cho et al. 2014, ONNX default.
+   */
+  resetAfter?: boolean;
+  /** Order of the three H-row blocks in every weight and bias. Default 'rzn' (PyTorch); 'zrn' is ONNX, Keras, WebNN. */
+  gateOrder?: GateOrder;
+  /** [gate activation f, candidate activation g]. Default ['sigmoid', 'tanh']. */
+  activations?: [Activation, Activation];
+  /** ONNX clip: each pre-activation (r, z and the whole argument of g) is clamped to [−clip, clip]. */
+  clip?: number;
+  /** How weights are stored on the GPU. Only 'f32' is implemented in this version. */
+  weightFormat?: WeightFormat;
+}
+
+/** Activation codes shared with shaders/step.wgsl (`apply_activation`). */
+export const ACTIVATION_CODES = {
+  sigmoid: 0,
+  tanh: 1,
+  relu: 2,
+  hardSigmoid: 3,
+  leakyRelu: 4,
+  elu: 5,
+  softsign: 6,
+  softplus: 7,
+  scaledTanh: 8,
+  affine: 9,
+  thresholdedRelu: 10,
+} as const;
+export type ActivationName = keyof typeof ACTIVATION_CODES;
+
+/**
+ * alpha/beta defaults: the ONNX operator defaults where ONNX gives one (HardSigmoid 0.2/0.5,
+ * LeakyRelu 0.01, Elu 1, ThresholdedRelu 1); ScaledTanh and Affine have none in ONNX, so the
+ * identity-like 1/1 and 1/0 are used.
+ */
+const ACTIVATION_DEFAULTS: Record<ActivationName, { alpha: number; beta: number }> = {
+  sigmoid: { alpha: 0, beta: 0 },
+  tanh: { alpha: 0, beta: 0 },
+  relu: { alpha: 0, beta: 0 },
+  hardSigmoid: { alpha: 0.2, beta: 0.5 },
+  leakyRelu: { alpha: 0.01, beta: 0 },
+  elu: { alpha: 1, beta: 0 },
+  softsign: { alpha: 0, beta: 0 },
+  softplus: { alpha: 0, beta: 0 },
+  scaledTanh: { alpha: 1, beta: 1 },
+  affine: { alpha: 1, beta: 0 },
+  thresholdedRelu: { alpha: 1, beta: 0 },
+};
+
+export interface ResolvedActivation {
+  name: ActivationName;
+  code: number;
+  alpha: number;
+  beta: number;
+}
+
+export interface ResolvedOptions {
+  inputSize: number;
+  hiddenSize: number;
+  numLayers: number;
+  direction: Direction;
+  /** Number of directions: 2 for bidirectional, else 1. */
+  numDirections: 1 | 2;
+  batchFirst: boolean;
+  resetAfter: boolean;
+  gateOrder: GateOrder;
+  activations: readonly [ResolvedActivation, ResolvedActivation];
+  /** 0 means no clipping. */
+  clip: number;
+  weightFormat: 'f32';
+}
+
+const OPTION_KEYS = new Set([
+  'inputSize',
+  'hiddenSize',
+  'numLayers',
+  'direction',
+  'batchFirst',
+  'resetAfter',
+  'gateOrder',
+  'activations',
+  'clip',
+  'weightFormat',
+]);
+
+export function checkPositiveInteger(argument: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) fail(argument, 'a positive integer', value);
+  return value;
+}
+
+export function checkKeys(argument: string, value: object, allowed: ReadonlySet<string>): void {
+  for (const key of Object.keys(value)) {
+    if (!allowed.has(key)) {
+      throw new GRUError(`${argument}: unknown option ${JSON.stringify(key)}; expected one of ${[...allowed].join(', ')}`);
+    }
+  }
+}
+
+function checkEnum<T extends string>(argument: string, value: unknown, allowed: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
+    fail(argument, `one of ${allowed.map((a) => `'${a}'`).join(', ')}`, value);
+  }
+  return value as T;
+}
+
+function checkBoolean(argument: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') fail(argument, 'a boolean', value);
+  return value;
+}
+
+function resolveActivation(argument: string, value: unknown): ResolvedActivation {
+  const names = Object.keys(ACTIVATION_CODES) as ActivationName[];
+  if (typeof value === 'string') {
+    if (value !== 'sigmoid' && value !== 'tanh' && value !== 'relu') {
+      if ((names as string[]).includes(value)) {
+        fail(argument, `'sigmoid', 'tanh', 'relu' or { name: '${value}', alpha?, beta? }`, value);
+      }
+      fail(argument, `an activation (${names.join(', ')})`, value);
+    }
+    return { name: value, code: ACTIVATION_CODES[value], ...ACTIVATION_DEFAULTS[value] };
+  }
+  if (typeof value !== 'object' || value === null) fail(argument, 'an activation name or { name, alpha?, beta? }', value);
+  checkKeys(argument, value, new Set(['name', 'alpha', 'beta']));
+  const spec = value as { name?: unknown; alpha?: unknown; beta?: unknown };
+  if (typeof spec.name !== 'string' || !(names as string[]).includes(spec.name)) {
+    fail(`${argument}.name`, `one of ${names.join(', ')}`, spec.name);
+  }
+  const name = spec.name as ActivationName;
+  const defaults = ACTIVATION_DEFAULTS[name];
+  for (const key of ['alpha', 'beta'] as const) {
+    const v = spec[key];
+    if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v))) fail(`${argument}.${key}`, 'a finite number', v);
+  }
+  return {
+    name,
+    code: ACTIVATION_CODES[name],
+    alpha: (spec.alpha as number | undefined) ?? defaults.alpha,
+    beta: (spec.beta as number | undefined) ?? defaults.beta,
+  };
+}
+
+export function resolveOptions(options: unknown): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) fail('options', 'an object of GRUOptions', options);
+  checkKeys('options', options, OPTION_KEYS);
+  const o = options as Record<string, unknown>;
+  const inputSize = checkPositiveInteger('options.inputSize', o.inputSize);
+  const hiddenSize = checkPositiveInteger('options.hiddenSize', o.hiddenSize);
+  const numLayers = o.numLayers === undefined ? 1 : checkPositiveInteger('options.numLayers', o.numLayers);
+  const direction = checkEnum<Direction>('options.direction', o.direction, ['forward', 'reverse', 'bidirectional'], 'forward');
+  const batchFirst = checkBoolean('options.batchFirst', o.batchFirst, false);
+  const resetAfter = checkBoolean('options.resetAfter', o.resetAfter, true);
+  const gateOrder = checkEnum<GateOrder>('options.gateOrder', o.gateOrder, ['rzn', 'zrn'], 'rzn');
+  let activations: [ResolvedActivation, ResolvedActivation];
+  if (o.activations === undefined) {
+    activations = [resolveActivation('options.activations[0]', 'sigmoid'), resolveActivation('options.activations[1]', 'tanh')];
+  } else {
+    if (!Array.isArray(o.activations) || o.activations.length !== 2) {
+      fail('options.activations', '[gate activation, candidate activation] (an array of 2)', o.activations);
+    }
+    activations = [
+      resolveActivation('options.activations[0]', o.activations[0]),
+      resolveActivation('options.activations[1]', o.activations[1]),
+    ];
+  }
+  let clip = 0;
+  if (o.clip !== undefined) {
+    if (typeof o.clip !== 'number' || !(o.clip > 0) || !Number.isFinite(o.clip)) fail('options.clip', 'a finite number > 0', o.clip);
+    clip = o.clip;
+  }
+  const weightFormat = checkEnum<WeightFormat>('options.weightFormat', o.weightFormat, ['f32', 'f16', 'int8'], 'f32');
+  if (weightFormat !== 'f32') {
+    throw new GRUError(
+      `options.weightFormat: expected 'f32' (the only format implemented in this version), got ${describe(weightFormat)}`,
+    );
+  }
+  return Object.freeze({
+    inputSize,
+    hiddenSize,
+    numLayers,
+    direction,
+    numDirections: direction === 'bidirectional' ? 2 : 1,
+    batchFirst,
+    resetAfter,
+    gateOrder,
+    activations: Object.freeze(activations) as readonly [ResolvedActivation, ResolvedActivation],
+    clip,
+    weightFormat,
+  });
+}

@@ -1,0 +1,243 @@
+/**
+ * The GPU buffers and the command encoding of a forward pass of one shape (steps, batch).
+ *
+ * A whole forward — every layer, direction and timestep — goes into one compute pass of one
+ * command encoder: per layer, one projection dispatch and then one step dispatch per timestep
+ * (two when the reset gate comes first). The step index reaches the shader through a uniform at a
+ * dynamic offset, so nothing is written to the queue between dispatches. WebGPU orders the
+ * storage writes of one dispatch before the reads of the next within a pass.
+ */
+import { GRUError } from './errors.js';
+import type { ResolvedOptions } from './options.js';
+import { deviceKernels, PROJECTION_TILE, STEP_ROWS, STEP_UNITS, Usage, type StepPipelines } from './pipelines.js';
+import { layerInputSize } from './weights.js';
+
+export interface LayerBuffers {
+  /** Wᵀ [K][D·3H] and the folded bias. */
+  projection: GPUBuffer;
+  /** Uᵀ [D][H][3H] and b_hn. */
+  recurrent: GPUBuffer;
+}
+
+export interface Kernels {
+  projection: GPUComputePipeline;
+  step: StepPipelines;
+}
+
+/** One step uniform: the step index and the state slot that holds h_{t−1}. */
+export interface StepSlot {
+  s: number;
+  parity: number;
+}
+
+const F32 = 4;
+const PARAMS_BYTES = 32;
+
+/** Bytes a buffer binding needs, checked against the device before anything is created. */
+export function checkBinding(device: GPUDevice, what: string, bytes: number, cause: string): void {
+  const limits = device.limits;
+  const limit = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
+  if (bytes > limit) {
+    const name = limits.maxStorageBufferBindingSize <= limits.maxBufferSize ? 'maxStorageBufferBindingSize' : 'maxBufferSize';
+    throw new GRUError(`${cause}: ${what} needs ${bytes} bytes, over this device's ${name} (${limit} bytes)`);
+  }
+}
+
+export class Plan {
+  readonly stateRows: number;
+  /** Bytes of one state slot [L·D][B][H]. */
+  readonly slotBytes: number;
+  readonly buffers: GPUBuffer[] = [];
+  private readonly g: GPUBuffer;
+  private readonly state: GPUBuffer;
+  private readonly hidden: GPUBuffer[] = [];
+  private readonly params: GPUBuffer;
+  private readonly stepUniforms: GPUBuffer;
+  private readonly stepBindGroup: GPUBindGroup;
+  private readonly paramStride: number;
+  private readonly slotStride: number;
+  private ownInput?: GPUBuffer;
+  private ownOutput?: GPUBuffer;
+
+  constructor(
+    private readonly device: GPUDevice,
+    private readonly o: ResolvedOptions,
+    private readonly layers: readonly LayerBuffers[],
+    private readonly kernels: Kernels,
+    readonly steps: number,
+    readonly batch: number,
+    slots: readonly StepSlot[],
+  ) {
+    const { hiddenSize: H, numDirections: D, numLayers: L } = o;
+    const T = steps;
+    const B = batch;
+    const limits = device.limits;
+    const shape = `args.steps × args.batch = ${T} × ${B}`;
+    if (Math.ceil(B / STEP_ROWS) > limits.maxComputeWorkgroupsPerDimension) {
+      throw new GRUError(
+        `args.batch: expected at most ${STEP_ROWS * limits.maxComputeWorkgroupsPerDimension} rows ` +
+          `(${STEP_ROWS} per workgroup × maxComputeWorkgroupsPerDimension), got ${B}`,
+      );
+    }
+    checkBinding(device, 'the input projection buffer [T, B, D·3H]', T * B * D * 3 * H * F32, shape);
+    checkBinding(device, 'a layer output buffer [T, B, D·H]', T * B * D * H * F32, shape);
+    checkBinding(device, `the input buffer ${o.batchFirst ? '[B, T, I]' : '[T, B, I]'}`, T * B * o.inputSize * F32, shape);
+    this.stateRows = L * D;
+    this.slotBytes = this.stateRows * B * H * F32;
+    checkBinding(device, 'the state buffer [3, L·D, B, H]', 3 * this.slotBytes + B * F32, shape);
+
+    this.paramStride = Math.max(PARAMS_BYTES, limits.minUniformBufferOffsetAlignment);
+    this.slotStride = Math.max(16, limits.minUniformBufferOffsetAlignment);
+    this.g = this.create('G (input projection)', T * B * D * 3 * H * F32, Usage.STORAGE);
+    this.state = this.create('state', 3 * this.slotBytes + B * F32, Usage.STORAGE | Usage.COPY_SRC | Usage.COPY_DST);
+    for (let i = 0; i < Math.min(L - 1, 2); i++) {
+      this.hidden.push(this.create(`hidden layer output ${i}`, T * B * D * H * F32, Usage.STORAGE));
+    }
+
+    // Per layer: the projection's Params, then the step's, each at an aligned offset.
+    this.params = this.create('params', 2 * L * this.paramStride, Usage.UNIFORM | Usage.COPY_DST);
+    const params = new Uint32Array((2 * L * this.paramStride) / 4);
+    for (let l = 0; l < L; l++) {
+      const K = layerInputSize(o, l);
+      const [inT, inB] = l === 0 && o.batchFirst ? [o.inputSize, T * o.inputSize] : [B * K, K];
+      const [outT, outB] = l === L - 1 && o.batchFirst ? [D * H, T * D * H] : [B * D * H, D * H];
+      const tilesM = Math.ceil((T * B) / PROJECTION_TILE);
+      const tilesY = Math.min(tilesM, limits.maxComputeWorkgroupsPerDimension);
+      params.set([T * B, D * 3 * H, K, B, inT, inB, tilesY, 0], (2 * l * this.paramStride) / 4);
+      params.set([B, T, this.stateRows, l * D, o.direction === 'reverse' ? 1 : 0, outT, outB, 0], ((2 * l + 1) * this.paramStride) / 4);
+    }
+    device.queue.writeBuffer(this.params, 0, params);
+
+    this.stepUniforms = this.create('step index', slots.length * this.slotStride, Usage.UNIFORM | Usage.COPY_DST);
+    const stepData = new Uint32Array((slots.length * this.slotStride) / 4);
+    slots.forEach((slot, i) => stepData.set([slot.s, slot.parity], (i * this.slotStride) / 4));
+    device.queue.writeBuffer(this.stepUniforms, 0, stepData);
+    this.stepBindGroup = device.createBindGroup({
+      label: 'webgpu-gru step index',
+      layout: deviceKernels(device).stepUniformLayout,
+      entries: [{ binding: 0, resource: { buffer: this.stepUniforms, size: 16 } }],
+    });
+  }
+
+  private create(label: string, size: number, usage: number): GPUBuffer {
+    const buffer = this.device.createBuffer({ label: `webgpu-gru ${label}`, size: Math.max(16, align4(size)), usage });
+    this.buffers.push(buffer);
+    return buffer;
+  }
+
+  /** Bytes of the layer-0 input and of the last layer's output. */
+  get inputBytes(): number {
+    return this.steps * this.batch * this.o.inputSize * F32;
+  }
+
+  get outputBytes(): number {
+    return this.steps * this.batch * this.o.numDirections * this.o.hiddenSize * F32;
+  }
+
+  /** An input buffer owned by the plan, for the array forms. */
+  get input(): GPUBuffer {
+    this.ownInput ??= this.create('input', this.inputBytes, Usage.STORAGE | Usage.COPY_DST);
+    return this.ownInput;
+  }
+
+  /** An output buffer owned by the plan, for the array forms. */
+  get output(): GPUBuffer {
+    this.ownOutput ??= this.create('output', this.outputBytes, Usage.STORAGE | Usage.COPY_SRC);
+    return this.ownOutput;
+  }
+
+  get stateBuffer(): GPUBuffer {
+    return this.state;
+  }
+
+  /** Byte offset of the sequence lengths behind the three state slots. */
+  get lengthsOffset(): number {
+    return 3 * this.slotBytes;
+  }
+
+  /** Writes per-row lengths (default: every row has `steps`). */
+  writeLengths(seqLengths: Int32Array | undefined, fill: number): void {
+    const lengths = new Float32Array(this.batch);
+    if (seqLengths) lengths.set(seqLengths);
+    else lengths.fill(fill);
+    writeFloats(this.device.queue, this.state, this.lengthsOffset, lengths);
+  }
+
+  /**
+   * Records every layer of a forward into one compute pass. `slots` lists the step-uniform slot of
+   * each step in order; the final state lands in slot parity `slots.length % 2` relative to the
+   * first slot's parity (the caller knows which).
+   */
+  encode(encoder: GPUCommandEncoder, input: GPUBuffer, output: GPUBuffer, slots: readonly number[]): void {
+    const { hiddenSize: H, numDirections: D, numLayers: L } = this.o;
+    const k = deviceKernels(this.device);
+    const B = this.batch;
+    const tilesM = Math.ceil((this.steps * B) / PROJECTION_TILE);
+    const tilesY = Math.min(tilesM, this.device.limits.maxComputeWorkgroupsPerDimension);
+    const tilesN = Math.ceil((D * 3 * H) / PROJECTION_TILE);
+    const pass = encoder.beginComputePass({ label: 'webgpu-gru forward' });
+    for (let l = 0; l < L; l++) {
+      const layerIn = l === 0 ? input : this.hidden[(l - 1) % 2];
+      const layerOut = l === L - 1 ? output : this.hidden[l % 2];
+      pass.setPipeline(this.kernels.projection);
+      pass.setBindGroup(
+        0,
+        this.device.createBindGroup({
+          label: `webgpu-gru projection layer ${l}`,
+          layout: k.projectionLayout,
+          entries: [
+            { binding: 0, resource: { buffer: layerIn } },
+            { binding: 1, resource: { buffer: this.layers[l].projection } },
+            { binding: 2, resource: { buffer: this.g } },
+            { binding: 3, resource: { buffer: this.params, offset: 2 * l * this.paramStride, size: PARAMS_BYTES } },
+          ],
+        }),
+      );
+      pass.dispatchWorkgroups(tilesN, tilesY, Math.ceil(tilesM / tilesY));
+
+      pass.setBindGroup(
+        0,
+        this.device.createBindGroup({
+          label: `webgpu-gru step layer ${l}`,
+          layout: k.stepLayout,
+          entries: [
+            { binding: 0, resource: { buffer: this.g } },
+            { binding: 1, resource: { buffer: this.layers[l].recurrent } },
+            { binding: 2, resource: { buffer: this.state } },
+            { binding: 3, resource: { buffer: layerOut } },
+            { binding: 4, resource: { buffer: this.params, offset: (2 * l + 1) * this.paramStride, size: PARAMS_BYTES } },
+          ],
+        }),
+      );
+      const groups: [number, number, number] = [Math.ceil(H / STEP_UNITS), Math.ceil(B / STEP_ROWS), D];
+      const { fused, reset, update } = this.kernels.step;
+      if (fused) pass.setPipeline(fused);
+      for (const slot of slots) {
+        pass.setBindGroup(1, this.stepBindGroup, [slot * this.slotStride]);
+        if (fused) {
+          pass.dispatchWorkgroups(...groups);
+        } else {
+          pass.setPipeline(reset!);
+          pass.dispatchWorkgroups(...groups);
+          pass.setPipeline(update!);
+          pass.dispatchWorkgroups(...groups);
+        }
+      }
+    }
+    pass.end();
+  }
+
+  destroy(): void {
+    for (const b of this.buffers) b.destroy();
+    this.buffers.length = 0;
+  }
+}
+
+function align4(n: number): number {
+  return Math.ceil(n / 4) * 4;
+}
+
+/** queue.writeBuffer for a Float32Array on any ArrayBuffer (the typings insist on a plain one). */
+export function writeFloats(queue: GPUQueue, buffer: GPUBuffer, offset: number, data: Float32Array): void {
+  queue.writeBuffer(buffer, offset, data as Float32Array<ArrayBuffer>);
+}

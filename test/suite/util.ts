@@ -1,0 +1,133 @@
+/** Seeded data, GRU set-up and float comparison shared by the suite's cases. */
+import { GRU, GRUError, gruReference, type GRUOptions, type GRUWeights, type RunArgs } from '../../src/index.js';
+
+/** mulberry32: a small seeded generator, so every case is reproducible from its seed. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function uniform(random: () => number, length: number, scale: number): Float32Array {
+  const out = new Float32Array(length);
+  for (let i = 0; i < length; i++) out[i] = (random() * 2 - 1) * scale;
+  return out;
+}
+
+/** PyTorch's initialisation range, U(−1/√H, 1/√H), unless `scale` says otherwise. */
+export function randomWeights(o: GRUOptions, seed: number, scale?: number, bias = true): GRUWeights[] {
+  const random = rng(seed);
+  const H = o.hiddenSize;
+  const D = o.direction === 'bidirectional' ? 2 : 1;
+  const L = o.numLayers ?? 1;
+  const s = scale ?? 1 / Math.sqrt(H);
+  const weights: GRUWeights[] = [];
+  for (let l = 0; l < L; l++) {
+    const K = l === 0 ? o.inputSize : D * H;
+    for (let d = 0; d < D; d++) {
+      const w: GRUWeights = { weightIh: uniform(random, 3 * H * K, s), weightHh: uniform(random, 3 * H * H, s) };
+      if (bias) {
+        w.biasIh = uniform(random, 3 * H, s);
+        w.biasHh = uniform(random, 3 * H, s);
+      }
+      weights.push(w);
+    }
+  }
+  return weights;
+}
+
+export interface Tolerance {
+  /** Relative part: |a − e| ≤ atol + rtol·|e|. */
+  rtol: number;
+  atol: number;
+}
+
+/** float32 kernels against the float64 reference: both parts at 1e-5 (about 170 float32 ulps at 1). */
+export const F32_TOLERANCE: Tolerance = { rtol: 1e-5, atol: 1e-5 };
+
+export interface Difference {
+  maxAbs: number;
+  maxRel: number;
+}
+
+/** Throws unless every element is within tolerance; returns the largest errors seen. */
+export function assertClose(label: string, actual: Float32Array, expected: ArrayLike<number>, tol: Tolerance): Difference {
+  if (actual.length !== expected.length) {
+    throw new Error(`${label}: length ${actual.length}, expected ${expected.length}`);
+  }
+  let maxAbs = 0;
+  let maxRel = 0;
+  let worst = -1;
+  let worstExcess = 0;
+  for (let i = 0; i < actual.length; i++) {
+    const a = actual[i];
+    const e = expected[i];
+    const diff = Math.abs(a - e);
+    if (!(diff <= tol.atol + tol.rtol * Math.abs(e))) {
+      const excess = Number.isNaN(diff) ? Infinity : diff - tol.atol - tol.rtol * Math.abs(e);
+      if (worst < 0 || excess > worstExcess) {
+        worst = i;
+        worstExcess = excess;
+      }
+    }
+    if (diff > maxAbs) maxAbs = diff;
+    if (e !== 0 && diff / Math.abs(e) > maxRel && Math.abs(e) > 1e-3) maxRel = diff / Math.abs(e);
+  }
+  if (worst >= 0) {
+    throw new Error(
+      `${label}: element ${worst} is ${actual[worst]}, expected ${expected[worst]} ` +
+        `(|diff| ${Math.abs(actual[worst] - expected[worst]).toExponential(2)} > atol ${tol.atol} + rtol ${tol.rtol}·|e|); max |diff| ${maxAbs.toExponential(2)}`,
+    );
+  }
+  return { maxAbs, maxRel };
+}
+
+/** The largest errors seen across the suite, for the report. */
+export const worstSeen: Difference = { maxAbs: 0, maxRel: 0 };
+
+export function record(d: Difference): void {
+  worstSeen.maxAbs = Math.max(worstSeen.maxAbs, d.maxAbs);
+  worstSeen.maxRel = Math.max(worstSeen.maxRel, d.maxRel);
+}
+
+/** GPU forward against the CPU reference on the same data; the GRU is destroyed afterwards. */
+export async function checkAgainstReference(
+  device: GPUDevice,
+  options: GRUOptions,
+  weights: GRUWeights[],
+  input: Float32Array,
+  args: RunArgs,
+  tol: Tolerance = F32_TOLERANCE,
+): Promise<Difference> {
+  const gru = await GRU.create(device, options, weights);
+  try {
+    const got = await gru.forward(input, args);
+    const want = gruReference(options, weights, input, args);
+    const a = assertClose('output', got.output, want.output, tol);
+    const b = assertClose('hN', got.hN, want.hN, tol);
+    const d = { maxAbs: Math.max(a.maxAbs, b.maxAbs), maxRel: Math.max(a.maxRel, b.maxRel) };
+    record(d);
+    return d;
+  } finally {
+    gru.destroy();
+  }
+}
+
+/** Asserts that `fn` throws (or rejects with) a GRUError whose message matches `pattern`. */
+export async function expectGRUError(fn: () => unknown, pattern: RegExp): Promise<void> {
+  let error: unknown;
+  try {
+    await fn();
+  } catch (e) {
+    error = e;
+  }
+  if (!(error instanceof GRUError)) {
+    throw new Error(`expected a GRUError matching ${pattern}, got ${error === undefined ? 'no error' : String(error)}`);
+  }
+  if (!pattern.test(error.message)) throw new Error(`GRUError message ${JSON.stringify(error.message)} does not match ${pattern}`);
+}
