@@ -10,7 +10,7 @@ import { resolveOptions, type GRUOptions, type ResolvedOptions } from './options
 import { deviceKernels, MAP_READ_MODE, stepPipelines, Usage } from './pipelines.js';
 import { checkBinding, Plan, writeFloats, type Kernels, type LayerBuffers, type StepSlot } from './plan.js';
 import type { GRUResult } from './reference.js';
-import { packLayer, validateWeights, type GRUWeights } from './weights.js';
+import { layerInputSize, packLayer, validateWeights, type GRUWeights } from './weights.js';
 
 export interface ForwardGPUArgs {
   steps: number;
@@ -105,14 +105,13 @@ export class GRU {
       throw new GRUError(`device: expected maxStorageBuffersPerShaderStage ≥ 4, got ${limits.maxStorageBuffersPerShaderStage}`);
     }
     const H = o.hiddenSize;
-    const packed = Array.from({ length: o.numLayers }, (_, l) => packLayer(o, w, l));
-    packed.forEach((p, l) => {
-      checkBinding(device, `layer ${l}'s packed input weights`, p.projection.byteLength, 'weights');
-      checkBinding(device, `layer ${l}'s packed recurrent weights`, p.recurrent.byteLength, 'weights');
-    });
-    if (Math.ceil(H / 64) > limits.maxComputeWorkgroupsPerDimension) {
-      throw new GRUError(`options.hiddenSize: ${H} needs more workgroups than maxComputeWorkgroupsPerDimension allows`);
+    const D = o.numDirections;
+    for (let l = 0; l < o.numLayers; l++) {
+      const N = D * 3 * H;
+      checkBinding(device, `layer ${l}'s input weights [K, D·3H]`, (layerInputSize(o, l) + 1) * N * F32, 'weights');
+      checkBinding(device, `layer ${l}'s recurrent weights [D, H, 3H]`, (H + 1) * N * F32, 'weights');
     }
+    const packed = Array.from({ length: o.numLayers }, (_, l) => packLayer(o, w, l));
 
     device.pushErrorScope('out-of-memory');
     device.pushErrorScope('validation');

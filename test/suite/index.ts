@@ -1,5 +1,20 @@
 /** The core suite: every case runs in Node (Dawn) and in headless Chromium. */
+import { activationCases } from './activations.js';
+import { errorCases } from './errors.js';
+import { fixtureInventoryCase, goldenCases } from './golden.js';
+import { largeCases } from './large.js';
+import { leakCases } from './leaks.js';
 import { matrixCases } from './matrix.js';
 import type { Case } from './registry.js';
+import { streamingCases } from './streaming.js';
 
-export const cases: Case[] = [...matrixCases];
+export const cases: Case[] = [
+  ...matrixCases,
+  fixtureInventoryCase,
+  ...goldenCases,
+  ...activationCases,
+  ...streamingCases,
+  ...errorCases,
+  ...leakCases,
+  ...largeCases,
+];

@@ -1,0 +1,86 @@
+/**
+ * Every activation of the ONNX set, as the gate activation f and as the candidate activation g
+ * (each appears in both roles), with non-default alpha/beta, plus clip with both reset variants.
+ * GPU vs reference at F32_TOLERANCE. The reference's formulas are pinned to hand-computed values.
+ */
+import type { Activation, GRUOptions } from '../../src/index.js';
+import { activate } from '../../src/reference.js';
+import { resolveOptions } from '../../src/options.js';
+import type { Case } from './registry.js';
+import { checkAgainstReference, randomWeights, rng, uniform } from './util.js';
+
+const ACTIVATIONS: Activation[] = [
+  'sigmoid',
+  'tanh',
+  'relu',
+  { name: 'hardSigmoid', alpha: 0.3, beta: 0.45 },
+  { name: 'leakyRelu', alpha: 0.2 },
+  { name: 'elu', alpha: 0.7 },
+  { name: 'softsign' },
+  { name: 'softplus' },
+  { name: 'scaledTanh', alpha: 0.9, beta: 1.3 },
+  { name: 'affine', alpha: 0.5, beta: 0.1 },
+  { name: 'thresholdedRelu', alpha: 0.25 },
+];
+
+/** Gate activations whose values stay within [−1, 1]. */
+const BOUNDED = new Set(['sigmoid', 'tanh', 'hardSigmoid', 'softsign']);
+
+const label = (a: Activation) => (typeof a === 'string' ? a : a.name);
+
+function activationCase(f: Activation, g: Activation, index: number, clip?: number, resetAfter = index % 2 === 0): Case {
+  const o: GRUOptions = {
+    inputSize: 5,
+    hiddenSize: 17,
+    direction: index % 3 === 0 ? 'bidirectional' : 'forward',
+    resetAfter,
+    gateOrder: index % 2 ? 'zrn' : 'rzn',
+    activations: [f, g],
+    ...(clip !== undefined ? { clip } : {}),
+  };
+  return {
+    name: `activations f=${label(f)} g=${label(g)}${clip !== undefined ? ` clip=${clip}` : ''} ${resetAfter ? 'resetAfter' : 'resetFirst'}`,
+    async run(device) {
+      const steps = 7;
+      const batch = 3;
+      const random = rng(500 + index);
+      // Inputs at scale 2 push pre-activations past ±1, into every branch of the activations.
+      // An unbounded gate activation lets z leave [0, 1] and h grow geometrically, so those
+      // cases get smaller weights to stay finite over the 7 steps.
+      const input = uniform(random, steps * batch * o.inputSize, 2);
+      const scale = BOUNDED.has(label(f)) ? 0.8 : 0.25;
+      await checkAgainstReference(device, o, randomWeights(o, 600 + index, scale), input, { steps, batch });
+    },
+  };
+}
+
+export const activationCases: Case[] = [
+  ...ACTIVATIONS.map((f, i) => activationCase(f, ACTIVATIONS[(i + 5) % ACTIVATIONS.length], i)),
+  activationCase('sigmoid', 'tanh', 20, 0.5, true),
+  activationCase('sigmoid', 'tanh', 21, 0.5, false),
+  activationCase({ name: 'hardSigmoid' }, 'relu', 22, 1.5, false),
+  {
+    name: 'activations: reference formulas and ONNX defaults',
+    async run() {
+      const expect = (a: Activation, x: number, want: number) => {
+        const resolved = resolveOptions({ inputSize: 1, hiddenSize: 1, activations: [a, 'tanh'] }).activations[0];
+        const got = activate(resolved, x);
+        if (Math.abs(got - want) > 1e-12) throw new Error(`${JSON.stringify(a)}(${x}) = ${got}, expected ${want}`);
+      };
+      expect('sigmoid', 0, 0.5);
+      expect('tanh', 0.5, Math.tanh(0.5));
+      expect('relu', -2, 0);
+      expect({ name: 'hardSigmoid' }, 1, 0.7); // ONNX default alpha 0.2, beta 0.5
+      expect({ name: 'hardSigmoid' }, 4, 1);
+      expect({ name: 'leakyRelu' }, -2, -0.02); // alpha 0.01
+      expect({ name: 'elu' }, -1, Math.exp(-1) - 1); // alpha 1
+      expect({ name: 'softsign' }, 3, 0.75);
+      expect({ name: 'softplus' }, 0, Math.log(2));
+      expect({ name: 'softplus' }, 100, 100);
+      expect({ name: 'scaledTanh', alpha: 2, beta: 0.5 }, 1, 2 * Math.tanh(0.5));
+      expect({ name: 'affine', alpha: 3, beta: -1 }, 2, 5);
+      expect({ name: 'thresholdedRelu' }, 1, 0); // alpha 1: x > alpha only
+      expect({ name: 'thresholdedRelu' }, 1.5, 1.5);
+    },
+  },
+];
