@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" preserve="true" />
 export { GRU, GRUState, type ForwardGPUArgs, type GPUResult } from './gru.js';
 export { gruReference, type GRUResult } from './reference.js';
 export { GRUError } from './errors.js';

@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" preserve="true" />
 /**
  * `webgpu-gru/node`: a GPUDevice in Node from the `webgpu` package (Dawn).
  *
