@@ -302,12 +302,22 @@ export class GRU {
    * [B, H] (owned by the state, overwritten by the next step), ready for work submitted after it.
    */
   stepGPU(x: GPUBuffer, state: GRUState): GPUBuffer {
+    const encoder = this.device.createCommandEncoder({ label: 'webgpu-gru stepGPU' });
+    const output = this.encodeStep(encoder, x, state);
+    this.device.queue.submit([encoder.finish()]);
+    return output;
+  }
+
+  /**
+   * Records one timestep into the caller's command encoder (for models that put their own kernels
+   * before and after the GRU in one submit). The state advances when the encoder is recorded:
+   * submit it before recording another step of the same state.
+   */
+  encodeStep(encoder: GPUCommandEncoder, x: GPUBuffer, state: GRUState): GPUBuffer {
     this.checkAlive();
     const s = this.checkState(state);
     checkBuffer('x', x, s.plan.inputBytes, Usage.STORAGE, `STORAGE ([B, I] = [${s.batch}, ${this.options.inputSize}])`);
-    const encoder = this.device.createCommandEncoder({ label: 'webgpu-gru stepGPU' });
     s.advance(encoder, x);
-    this.device.queue.submit([encoder.finish()]);
     return s.plan.output;
   }
 

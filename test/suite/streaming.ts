@@ -32,7 +32,7 @@ function uploadBuffer(device: GPUDevice, data: Float32Array, usage: number): GPU
 function streamingCase(resetAfter: boolean): Case {
   const o: GRUOptions = { inputSize: 17, hiddenSize: 65, numLayers: 2, resetAfter, gateOrder: resetAfter ? 'rzn' : 'zrn' };
   return {
-    name: `streaming step/stepGPU/get/set/reset match forward (${resetAfter ? 'resetAfter' : 'resetFirst'}, 2 layers)`,
+    name: `streaming step/stepGPU/encodeStep/get/set/reset match forward (${resetAfter ? 'resetAfter' : 'resetFirst'}, 2 layers)`,
     timeoutMs: 60_000,
     async run(device) {
       const T = 12;
@@ -50,11 +50,18 @@ function streamingCase(resetAfter: boolean): Case {
         for (let t = 0; t < T; t++) {
           const x = input.subarray(t * B * I, (t + 1) * B * I);
           let y: Float32Array;
-          if (t % 2 === 0) {
+          if (t % 3 === 0) {
             y = await gru.step(x, state);
           } else {
             const xBuffer = uploadBuffer(device, x, GPUBufferUsage.STORAGE);
-            y = await readBuffer(device, gru.stepGPU(xBuffer, state), B * H * 4);
+            if (t % 3 === 1) {
+              y = await readBuffer(device, gru.stepGPU(xBuffer, state), B * H * 4);
+            } else {
+              const encoder = device.createCommandEncoder();
+              const out = gru.encodeStep(encoder, xBuffer, state);
+              device.queue.submit([encoder.finish()]);
+              y = await readBuffer(device, out, B * H * 4);
+            }
             xBuffer.destroy();
           }
           assertClose(`step ${t}`, y, whole.output.subarray(t * B * H, (t + 1) * B * H), SAME_KERNELS);
