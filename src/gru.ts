@@ -6,11 +6,11 @@
  */
 import { checkFloatArray, checkRunArgs, checkSizes, inputShape, RUN_ARG_KEYS, stateShape, type RunArgs } from './args.js';
 import { GRUError, describe, fail } from './errors.js';
-import { resolveOptions, type GRUOptions, type ResolvedOptions } from './options.js';
-import { deviceKernels, MAP_READ_MODE, stepPipelines, Usage } from './pipelines.js';
-import { checkBinding, Plan, writeFloats, type Kernels, type LayerBuffers, type StepSlot } from './plan.js';
+import { resolveOptions, SCHEDULES, type GRUOptions, type ResolvedOptions } from './options.js';
+import { deviceKernels, MAP_READ_MODE, recurrencePipelines, sequenceWorkgroupBytes, Usage } from './pipelines.js';
+import { checkBinding, Plan, writeFloats, type Kernels, type LayerBuffers, type ResolvedSchedule, type StepSlot } from './plan.js';
 import type { GRUResult } from './reference.js';
-import { layerInputSize, packLayer, validateWeights, type GRUWeights } from './weights.js';
+import { layerInputSize, packLayer, paddedHidden, validateWeights, type GRUWeights } from './weights.js';
 
 export interface ForwardGPUArgs {
   steps: number;
@@ -76,7 +76,18 @@ async function readBack(
   }
 }
 
+/**
+ * The schedule 'auto' picks. Persistent runs B·D workgroups for the whole sequence and saves a
+ * dispatch per step; stepwise spreads each step over ⌈H/64⌉·⌈B/4⌉·D workgroups and reads each
+ * weight once per 4 rows. See bench/NOTES.md for the measurements behind the threshold.
+ */
+export function chooseSchedule(o: ResolvedOptions, steps: number, batch: number): ResolvedSchedule {
+  return batch * o.numDirections <= 8 || steps > 4 * batch ? 'persistent' : 'stepwise';
+}
+
 export class GRU {
+  /** The schedules a GRU can be forced to with `options.schedule` (besides 'auto'). */
+  static readonly schedules = SCHEDULES;
   readonly options: ResolvedOptions;
   private readonly layers: LayerBuffers[];
   private plan?: Plan;
@@ -101,6 +112,13 @@ export class GRU {
     const o = resolveOptions(options);
     const w = validateWeights(o, weights);
     const limits = device.limits;
+    const sequenceBytes = sequenceWorkgroupBytes(o);
+    if (o.schedule === 'persistent' && sequenceBytes > limits.maxComputeWorkgroupStorageSize) {
+      throw new GRUError(
+        `options.schedule: 'persistent' with hiddenSize ${o.hiddenSize} needs ${sequenceBytes} bytes of workgroup memory, ` +
+          `over this device's maxComputeWorkgroupStorageSize (${limits.maxComputeWorkgroupStorageSize}); use 'auto' or 'stepwise'`,
+      );
+    }
     if (limits.maxStorageBuffersPerShaderStage < 4) {
       throw new GRUError(`device: expected maxStorageBuffersPerShaderStage ≥ 4, got ${limits.maxStorageBuffersPerShaderStage}`);
     }
@@ -108,7 +126,7 @@ export class GRU {
     const D = o.numDirections;
     for (let l = 0; l < o.numLayers; l++) {
       const N = D * 3 * H;
-      checkBinding(device, `layer ${l}'s input weights [K, D·3H]`, (layerInputSize(o, l) + 1) * N * F32, 'weights');
+      checkBinding(device, `layer ${l}'s input weights [K, D·3H]`, (layerInputSize(o, l) + 1) * D * 3 * paddedHidden(H) * F32, 'weights');
       checkBinding(device, `layer ${l}'s recurrent weights [D, H, 3H]`, (H + 1) * N * F32, 'weights');
     }
     const packed = Array.from({ length: o.numLayers }, (_, l) => packLayer(o, w, l));
@@ -127,8 +145,8 @@ export class GRU {
     const destroyAll = () => layers.forEach((l) => (l.projection.destroy(), l.recurrent.destroy()));
     let kernels: Kernels;
     try {
-      const [projection, step] = await Promise.all([deviceKernels(device).projection, stepPipelines(device, o)]);
-      kernels = { projection, step };
+      const [projection, recurrence] = await Promise.all([deviceKernels(device).projection, recurrencePipelines(device, o)]);
+      kernels = { projection, recurrence };
     } catch (error) {
       await device.popErrorScope();
       await device.popErrorScope();
@@ -149,11 +167,21 @@ export class GRU {
     if (this.destroyed) throw new GRUError('this GRU: expected a live GRU, got one that was destroyed (destroy() was called)');
   }
 
+  /** The schedule of a forward of this shape. */
+  private scheduleFor(steps: number, batch: number): ResolvedSchedule {
+    const o = this.options;
+    if (o.schedule !== 'auto') return o.schedule;
+    if (!this.kernels.recurrence.sequence) return 'stepwise';
+    return chooseSchedule(o, steps, batch);
+  }
+
   /** The plan of a forward of this shape; the last one is kept for the next call. */
   private planFor(steps: number, batch: number): Plan {
-    if (this.plan && this.plan.steps === steps && this.plan.batch === batch) return this.plan;
+    const schedule = this.scheduleFor(steps, batch);
+    const p = this.plan;
+    if (p && p.steps === steps && p.batch === batch && p.schedule === schedule) return p;
     const slots: StepSlot[] = Array.from({ length: steps }, (_, s) => ({ s, parity: s % 2 }));
-    const plan = new Plan(this.device, this.options, this.layers, this.kernels, steps, batch, slots);
+    const plan = new Plan(this.device, this.options, this.layers, this.kernels, steps, batch, slots, schedule);
     this.plan?.destroy();
     this.plan = plan;
     return plan;
@@ -258,7 +286,7 @@ export class GRU {
     }
     if (typeof batch !== 'number' || !Number.isInteger(batch) || batch < 1) fail('batch', 'a positive integer', batch);
     const slots: StepSlot[] = [{ s: 0, parity: 0 }, { s: 0, parity: 1 }];
-    const plan = new Plan(this.device, this.options, this.layers, this.kernels, 1, batch, slots);
+    const plan = new Plan(this.device, this.options, this.layers, this.kernels, 1, batch, slots, 'stepwise');
     plan.writeLengths(undefined, 1);
     const state = new GRUState(this, plan, () => this.states.delete(state));
     this.states.add(state);

@@ -7,6 +7,16 @@ import { GRUError, describe, fail } from './errors.js';
 export type Direction = 'forward' | 'reverse' | 'bidirectional';
 export type GateOrder = 'rzn' | 'zrn';
 export type WeightFormat = 'f32' | 'f16' | 'int8';
+/**
+ * How timesteps map onto dispatches:
+ * - 'stepwise': one dispatch per timestep (two when the reset gate comes first), spread over
+ *   many workgroups — for wide layers and large batches;
+ * - 'persistent': one dispatch per layer runs every timestep, one workgroup per batch row and
+ *   direction with h in workgroup memory — for small batches, where dispatch overhead dominates;
+ * - 'auto' (default): chosen per forward from the sizes and the device's limits.
+ */
+export type Schedule = 'auto' | 'stepwise' | 'persistent';
+export const SCHEDULES = ['stepwise', 'persistent'] as const;
 export type ParametricActivationName =
   | 'hardSigmoid'
   | 'leakyRelu'
@@ -46,9 +56,11 @@ export interface GRUOptions {
   clip?: number;
   /** How weights are stored on the GPU. Only 'f32' is implemented in this version. */
   weightFormat?: WeightFormat;
+  /** Kernel schedule, default 'auto' (see `Schedule`). */
+  schedule?: Schedule;
 }
 
-/** Activation codes shared with shaders/step.wgsl (`apply_activation`). */
+/** Activation codes shared with shaders/recurrence.wgsl (`apply_activation`). */
 export const ACTIVATION_CODES = {
   sigmoid: 0,
   tanh: 1,
@@ -104,6 +116,7 @@ export interface ResolvedOptions {
   /** 0 means no clipping. */
   clip: number;
   weightFormat: 'f32';
+  schedule: Schedule;
 }
 
 const OPTION_KEYS = new Set([
@@ -117,6 +130,7 @@ const OPTION_KEYS = new Set([
   'activations',
   'clip',
   'weightFormat',
+  'schedule',
 ]);
 
 export function checkPositiveInteger(argument: string, value: unknown): number {
@@ -211,6 +225,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
       `options.weightFormat: expected 'f32' (the only format implemented in this version), got ${describe(weightFormat)}`,
     );
   }
+  const schedule = checkEnum<Schedule>('options.schedule', o.schedule, ['auto', 'stepwise', 'persistent'], 'auto');
   return Object.freeze({
     inputSize,
     hiddenSize,
@@ -223,5 +238,6 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     activations: Object.freeze(activations) as readonly [ResolvedActivation, ResolvedActivation],
     clip,
     weightFormat,
+    schedule,
   });
 }

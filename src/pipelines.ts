@@ -4,7 +4,7 @@
  * `GRU.create`, never on the first forward.
  */
 import projectionSource from '../shaders/projection.wgsl?raw';
-import stepSource from '../shaders/step.wgsl?raw';
+import recurrenceSource from '../shaders/recurrence.wgsl?raw';
 import type { ResolvedOptions } from './options.js';
 
 /** GPUBufferUsage / GPUShaderStage / GPUMapMode values, so the library needs no WebGPU globals. */
@@ -18,19 +18,32 @@ export const Usage = {
 export const COMPUTE_STAGE = 0x4;
 export const MAP_READ_MODE = 0x1;
 
-/** Units per step workgroup (shaders/step.wgsl `WG`). */
+/** Units per step workgroup (shaders/recurrence.wgsl `WG`). */
 export const STEP_UNITS = 64;
-/** Batch rows per step workgroup (the vec4 of shaders/step.wgsl). */
+/** Batch rows per step workgroup (the vec4 of shaders/recurrence.wgsl). */
 export const STEP_ROWS = 4;
 /** Output tile edge of shaders/projection.wgsl. */
 export const PROJECTION_TILE = 32;
 
-export interface StepPipelines {
-  /** resetAfter: one pass per step. */
+export interface RecurrenceKernels {
+  /** Stepwise, resetAfter: one pass per step. */
   fused?: GPUComputePipeline;
-  /** !resetAfter: r ⊙ h, then z, n and the blend. */
+  /** Stepwise, reset first: r ⊙ h, then z, n and the blend. */
   reset?: GPUComputePipeline;
   update?: GPUComputePipeline;
+  /** Persistent: a whole layer in one dispatch; absent when the device cannot hold it. */
+  sequence?: GPUComputePipeline;
+}
+
+/** Workgroup memory the persistent kernel needs: h twice, r ⊙ h when the reset comes first, the length. */
+export function sequenceWorkgroupBytes(o: ResolvedOptions): number {
+  return (o.resetAfter ? 2 : 3) * o.hiddenSize * 4 + 4;
+}
+
+/** Invocations of a persistent workgroup: enough for H units, within the device's limits. */
+export function sequenceUnits(device: GPUDevice, o: ResolvedOptions): number {
+  const limit = Math.min(256, device.limits.maxComputeInvocationsPerWorkgroup, device.limits.maxComputeWorkgroupSizeX);
+  return Math.min(limit, Math.max(32, 2 ** Math.ceil(Math.log2(o.hiddenSize))));
 }
 
 export interface DeviceKernels {
@@ -38,8 +51,8 @@ export interface DeviceKernels {
   stepLayout: GPUBindGroupLayout;
   stepUniformLayout: GPUBindGroupLayout;
   projection: Promise<GPUComputePipeline>;
-  steps: Map<string, Promise<StepPipelines>>;
-  stepModule: GPUShaderModule;
+  recurrence: Map<string, Promise<RecurrenceKernels>>;
+  recurrenceModule: GPUShaderModule;
 }
 
 const perDevice = new WeakMap<GPUDevice, DeviceKernels>();
@@ -78,20 +91,20 @@ export function deviceKernels(device: GPUDevice): DeviceKernels {
     stepLayout,
     stepUniformLayout,
     projection,
-    steps: new Map(),
-    stepModule: device.createShaderModule({ label: 'webgpu-gru step.wgsl', code: stepSource }),
+    recurrence: new Map(),
+    recurrenceModule: device.createShaderModule({ label: 'webgpu-gru recurrence.wgsl', code: recurrenceSource }),
   };
   perDevice.set(device, k);
   return k;
 }
 
-/** The override constants of shaders/step.wgsl for these options; also the cache key. */
-export function stepConstants(o: ResolvedOptions): Record<string, number> {
+/** The override constants of shaders/recurrence.wgsl for these options and workgroup width. */
+export function recurrenceConstants(o: ResolvedOptions, units: number): Record<string, number> {
   const [f, g] = o.activations;
   return {
     H: o.hiddenSize,
     D: o.numDirections,
-    WG: STEP_UNITS,
+    WG: units,
     F_CODE: f.code,
     F_ALPHA: f.alpha,
     F_BETA: f.beta,
@@ -102,28 +115,43 @@ export function stepConstants(o: ResolvedOptions): Record<string, number> {
   };
 }
 
-export function stepPipelines(device: GPUDevice, o: ResolvedOptions): Promise<StepPipelines> {
+/**
+ * The recurrence pipelines these options need: the stepwise ones always (streaming uses them),
+ * the persistent one when the device's workgroup memory holds it. Cached per device and full
+ * specialisation.
+ */
+export function recurrencePipelines(device: GPUDevice, o: ResolvedOptions): Promise<RecurrenceKernels> {
   const k = deviceKernels(device);
-  const constants = stepConstants(o);
-  const key = `${JSON.stringify(constants)} resetAfter=${o.resetAfter}`;
-  let pending = k.steps.get(key);
+  const stepConstants = recurrenceConstants(o, STEP_UNITS);
+  const withSequence = sequenceWorkgroupBytes(o) <= device.limits.maxComputeWorkgroupStorageSize;
+  const sequenceConstants = recurrenceConstants(o, sequenceUnits(device, o));
+  const key = JSON.stringify([stepConstants, o.resetAfter, withSequence && sequenceConstants]);
+  let pending = k.recurrence.get(key);
   if (!pending) {
-    const layout = device.createPipelineLayout({
+    const stepLayout = device.createPipelineLayout({
       label: 'webgpu-gru step',
       bindGroupLayouts: [k.stepLayout, k.stepUniformLayout],
     });
-    const make = (entryPoint: string) =>
+    const sequenceLayout = device.createPipelineLayout({ label: 'webgpu-gru sequence', bindGroupLayouts: [k.stepLayout] });
+    const make = (entryPoint: string, layout: GPUPipelineLayout, constants: Record<string, number>) =>
       device.createComputePipelineAsync({
         label: `webgpu-gru ${entryPoint} H=${o.hiddenSize}`,
         layout,
-        compute: { module: k.stepModule, entryPoint, constants },
+        compute: { module: k.recurrenceModule, entryPoint, constants },
       });
-    pending = o.resetAfter
-      ? make('step_fused').then((fused) => ({ fused }))
-      : Promise.all([make('step_reset'), make('step_update')]).then(([reset, update]) => ({ reset, update }));
+    const names = o.resetAfter ? ['step_fused'] : ['step_reset', 'step_update'];
+    const all = names.map((name) => make(name, stepLayout, stepConstants));
+    if (withSequence) {
+      all.push(make(o.resetAfter ? 'sequence_fused' : 'sequence_reset_first', sequenceLayout, sequenceConstants));
+    }
+    pending = Promise.all(all).then((p) =>
+      o.resetAfter
+        ? { fused: p[0], sequence: p[1] }
+        : { reset: p[0], update: p[1], sequence: p[2] },
+    );
     // A failed compilation must not poison the cache for later attempts.
-    pending.catch(() => k.steps.delete(key));
-    k.steps.set(key, pending);
+    pending.catch(() => k.recurrence.delete(key));
+    k.recurrence.set(key, pending);
   }
   return pending;
 }

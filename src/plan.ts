@@ -9,8 +9,8 @@
  */
 import { GRUError } from './errors.js';
 import type { ResolvedOptions } from './options.js';
-import { deviceKernels, PROJECTION_TILE, STEP_ROWS, STEP_UNITS, Usage, type StepPipelines } from './pipelines.js';
-import { layerInputSize } from './weights.js';
+import { deviceKernels, PROJECTION_TILE, STEP_ROWS, STEP_UNITS, Usage, type RecurrenceKernels } from './pipelines.js';
+import { layerInputSize, paddedHidden } from './weights.js';
 
 export interface LayerBuffers {
   /** Wᵀ [K][D·3H] and the folded bias. */
@@ -21,8 +21,11 @@ export interface LayerBuffers {
 
 export interface Kernels {
   projection: GPUComputePipeline;
-  step: StepPipelines;
+  recurrence: RecurrenceKernels;
 }
+
+/** 'stepwise' or 'persistent' (see `Schedule` in options.ts); 'auto' is resolved before a plan exists. */
+export type ResolvedSchedule = 'stepwise' | 'persistent';
 
 /** One step uniform: the step index and the state slot that holds h_{t−1}. */
 export interface StepSlot {
@@ -67,19 +70,21 @@ export class Plan {
     readonly steps: number,
     readonly batch: number,
     slots: readonly StepSlot[],
+    readonly schedule: ResolvedSchedule,
   ) {
     const { hiddenSize: H, numDirections: D, numLayers: L } = o;
     const T = steps;
     const B = batch;
     const limits = device.limits;
     const shape = `args.steps × args.batch = ${T} × ${B}`;
-    if (Math.ceil(B / STEP_ROWS) > limits.maxComputeWorkgroupsPerDimension) {
+    const rowsPerGroup = schedule === 'persistent' ? 1 : STEP_ROWS;
+    if (Math.ceil(B / rowsPerGroup) > limits.maxComputeWorkgroupsPerDimension) {
       throw new GRUError(
-        `args.batch: expected at most ${STEP_ROWS * limits.maxComputeWorkgroupsPerDimension} rows ` +
-          `(${STEP_ROWS} per workgroup × maxComputeWorkgroupsPerDimension), got ${B}`,
+        `args.batch: expected at most ${rowsPerGroup * limits.maxComputeWorkgroupsPerDimension} rows ` +
+          `(${rowsPerGroup} per workgroup × maxComputeWorkgroupsPerDimension) for the ${schedule} schedule, got ${B}`,
       );
     }
-    checkBinding(device, 'the input projection buffer [T, B, D·3H]', T * B * D * 3 * H * F32, shape);
+    checkBinding(device, 'the input projection buffer [T, B, D·3H]', T * B * D * 3 * paddedHidden(H) * F32, shape);
     checkBinding(device, 'a layer output buffer [T, B, D·H]', T * B * D * H * F32, shape);
     checkBinding(device, `the input buffer ${o.batchFirst ? '[B, T, I]' : '[T, B, I]'}`, T * B * o.inputSize * F32, shape);
     this.stateRows = L * D;
@@ -88,7 +93,7 @@ export class Plan {
 
     this.paramStride = Math.max(PARAMS_BYTES, limits.minUniformBufferOffsetAlignment);
     this.slotStride = Math.max(16, limits.minUniformBufferOffsetAlignment);
-    this.g = this.create('G (input projection)', T * B * D * 3 * H * F32, Usage.STORAGE);
+    this.g = this.create('G (input projection)', T * B * D * 3 * paddedHidden(H) * F32, Usage.STORAGE);
     this.state = this.create('state', 3 * this.slotBytes + B * F32, Usage.STORAGE | Usage.COPY_SRC | Usage.COPY_DST);
     for (let i = 0; i < Math.min(L - 1, 2); i++) {
       this.hidden.push(this.create(`hidden layer output ${i}`, T * B * D * H * F32, Usage.STORAGE));
@@ -103,7 +108,7 @@ export class Plan {
       const [outT, outB] = l === L - 1 && o.batchFirst ? [D * H, T * D * H] : [B * D * H, D * H];
       const tilesM = Math.ceil((T * B) / PROJECTION_TILE);
       const tilesY = Math.min(tilesM, limits.maxComputeWorkgroupsPerDimension);
-      params.set([T * B, D * 3 * H, K, B, inT, inB, tilesY, 0], (2 * l * this.paramStride) / 4);
+      params.set([T * B, D * 3 * paddedHidden(H), K, B, inT, inB, tilesY, 0], (2 * l * this.paramStride) / 4);
       params.set([B, T, this.stateRows, l * D, o.direction === 'reverse' ? 1 : 0, outT, outB, 0], ((2 * l + 1) * this.paramStride) / 4);
     }
     device.queue.writeBuffer(this.params, 0, params);
@@ -164,9 +169,9 @@ export class Plan {
   }
 
   /**
-   * Records every layer of a forward into one compute pass. `slots` lists the step-uniform slot of
-   * each step in order; the final state lands in slot parity `slots.length % 2` relative to the
-   * first slot's parity (the caller knows which).
+   * Records every layer of a forward into one compute pass. Stepwise: `slots` lists the
+   * step-uniform slot of each step in order. Persistent: one dispatch per layer reads h0 from
+   * state slot 0 and leaves the final state in slot `steps % 2`, as the stepwise schedule does.
    */
   encode(encoder: GPUCommandEncoder, input: GPUBuffer, output: GPUBuffer, slots: readonly number[]): void {
     const { hiddenSize: H, numDirections: D, numLayers: L } = this.o;
@@ -174,7 +179,7 @@ export class Plan {
     const B = this.batch;
     const tilesM = Math.ceil((this.steps * B) / PROJECTION_TILE);
     const tilesY = Math.min(tilesM, this.device.limits.maxComputeWorkgroupsPerDimension);
-    const tilesN = Math.ceil((D * 3 * H) / PROJECTION_TILE);
+    const tilesN = Math.ceil((D * 3 * paddedHidden(H)) / PROJECTION_TILE);
     const pass = encoder.beginComputePass({ label: 'webgpu-gru forward' });
     for (let l = 0; l < L; l++) {
       const layerIn = l === 0 ? input : this.hidden[(l - 1) % 2];
@@ -209,8 +214,13 @@ export class Plan {
           ],
         }),
       );
+      const { fused, reset, update, sequence } = this.kernels.recurrence;
+      if (this.schedule === 'persistent') {
+        pass.setPipeline(sequence!);
+        pass.dispatchWorkgroups(1, B, D);
+        continue;
+      }
       const groups: [number, number, number] = [Math.ceil(H / STEP_UNITS), Math.ceil(B / STEP_ROWS), D];
-      const { fused, reset, update } = this.kernels.step;
       if (fused) pass.setPipeline(fused);
       for (const slot of slots) {
         pass.setBindGroup(1, this.stepBindGroup, [slot * this.slotStride]);

@@ -58,14 +58,19 @@ export function gateBlocks(order: 'rzn' | 'zrn'): { r: number; z: number; n: num
   return order === 'rzn' ? { r: 0, z: 1, n: 2 } : { r: 1, z: 0, n: 2 };
 }
 
+/** H rounded up to a multiple of 4: the column blocks of the projection are vec4-aligned. */
+export function paddedHidden(H: number): number {
+  return Math.ceil(H / 4) * 4;
+}
+
 /**
  * The GPU layout of one layer (both directions), always in r, z, n order:
- * - `projection`: Wᵀ as [K][D·3H] (column d·3H + gate·H + j), then the folded bias [D·3H]:
- *   b_ih for every gate, plus b_hh for r and z — and for n too when the reset gate comes first,
- *   because then b_hn sits outside r ⊙ (…). Neighbouring invocations of the matmul read
- *   neighbouring columns.
+ * - `projection`: Wᵀ as [K][N] with N = D·3·H4 (column d·3H4 + gate·H4 + j; the columns from H to
+ *   H4 of each block stay zero), then the folded bias [N]: b_ih for every gate, plus b_hh for r
+ *   and z — and for n too when the reset gate comes first, because then b_hn sits outside
+ *   r ⊙ (…). A vec4 of neighbouring columns is one load in shaders/projection.wgsl.
  * - `recurrent`: Uᵀ as [D][H(k)][3H] (so the step's invocation j reads address …·3H + gate·H + j,
- *   next to its neighbour's), then b_hn [D][H], which only the reset-after step reads.
+ *   next to its neighbour's), then b_hn [D][H], which only the reset-after kernels read.
  */
 export function packLayer(
   o: ResolvedOptions,
@@ -73,9 +78,10 @@ export function packLayer(
   layer: number,
 ): { projection: Float32Array; recurrent: Float32Array } {
   const H = o.hiddenSize;
+  const H4 = paddedHidden(H);
   const D = o.numDirections;
   const K = layerInputSize(o, layer);
-  const N = D * 3 * H;
+  const N = D * 3 * H4;
   const blocks = gateBlocks(o.gateOrder);
   const source = [blocks.r, blocks.z, blocks.n];
   const projection = new Float32Array(K * N + N);
@@ -85,7 +91,7 @@ export function packLayer(
     for (let gate = 0; gate < 3; gate++) {
       const src = source[gate] * H;
       for (let j = 0; j < H; j++) {
-        const col = d * 3 * H + gate * H + j;
+        const col = (d * 3 + gate) * H4 + j;
         const row = (src + j) * K;
         for (let k = 0; k < K; k++) projection[k * N + col] = w.weightIh[row + k];
         const foldHh = gate < 2 || !o.resetAfter;

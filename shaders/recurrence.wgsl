@@ -24,7 +24,7 @@
 // written exactly once and nothing needs clearing.
 //
 // Bindings (group 0, per layer):
-//   0  G    read   [T][B][D·3H] projection, gates r, z, n, time-major
+//   0  G    read   [T][B][D][3][H4] projection, gates r, z, n, time-major
 //   1  U    read   Uᵀ [D][H][3H], then b_hn [D][H]
 //   2  S    rw     [3][L·D][B][H] state: slots 0 and 1 ping-pong h, slot 2 holds r ⊙ h;
 //                  then [B] sequence lengths (as f32: exact below 2^24)
@@ -62,6 +62,7 @@ override G_CODE: u32 = 1u;
 override G_ALPHA: f32 = 0.0;
 override G_BETA: f32 = 0.0;
 override CLIP: f32 = 0.0;
+override H4: u32 = (H + 3u) / 4u * 4u;   // the projection's vec4-aligned gate blocks
 
 @group(0) @binding(0) var<storage, read> G: array<f32>;
 @group(0) @binding(1) var<storage, read> U: array<f32>;
@@ -147,7 +148,7 @@ fn time_of(d: u32, b: u32) -> i32 {
 }
 
 fn g_index(t: u32, b: u32, d: u32, gate: u32, j: u32) -> u32 {
-  return (t * p.batch + b) * D * 3u * H + d * 3u * H + gate * H + j;
+  return ((t * p.batch + b) * D * 3u + d * 3u + gate) * H4 + j;
 }
 
 fn u_index(d: u32, k: u32, gate: u32, j: u32) -> u32 {
@@ -291,4 +292,117 @@ fn step_update(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_
     }
     finish(d, b, j, t, z, n);
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Persistent sequence kernels: one dispatch runs every step of a layer. Workgroup (0, b, d) owns
+// batch row b of direction d for the whole sequence and keeps its h in workgroup memory
+// (ping-pong halves of hq), so a step's only synchronisation is a workgroup barrier — no
+// dispatch boundary. Invocation i computes units i, i+WG, …; each reads Uᵀ[d][k][gate·H + j],
+// contiguous across the workgroup. Rows are independent, so nothing crosses workgroups.
+// Costs per step and row: the same 2·3H·H FLOPs and 4·3H·H bytes of weights as the stepwise
+// kernel, but no dispatch overhead; parallelism is only B·D workgroups (the host picks it when
+// that is enough, or when the dispatch overhead dominates). Workgroup memory: 2H (+H) floats.
+// The row's length is read once through workgroupUniformLoad so the step loop stays uniform.
+
+var<workgroup> hq: array<f32, 2 * H>;   // h of this row: halves `cur` and 1 − cur
+var<workgroup> rq: array<f32, H>;       // r ⊙ h, reset-first only
+var<workgroup> lenq: u32;
+
+// Loads h0 into half 0 and returns the row's length (uniform across the workgroup).
+fn sequence_begin(lid: u32, d: u32, b: u32) -> u32 {
+  for (var k = lid; k < H; k += WG) {
+    hq[k] = S[state_index(0u, d, b, k)];
+  }
+  if (lid == 0u) {
+    lenq = seq_len(b);
+  }
+  return workgroupUniformLoad(&lenq);
+}
+
+// Zeros the outputs past the row's end and stores its final state where the stepwise
+// schedule would leave it: state slot steps % 2.
+fn sequence_end(lid: u32, d: u32, b: u32, len: u32, cur: u32) {
+  for (var j = lid; j < H; j += WG) {
+    for (var t = len; t < p.steps; t++) {
+      Y[t * p.outStrideT + b * p.outStrideB + d * H + j] = 0.0;
+    }
+    S[state_index(p.steps % 2u, d, b, j)] = hq[cur * H + j];
+  }
+}
+
+fn sequence_time(s: u32, len: u32, d: u32) -> u32 {
+  return select(s, len - 1u - s, is_reverse(d));
+}
+
+@compute @workgroup_size(WG, 1, 1)
+fn sequence_fused(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  let b = wid.y;
+  let d = wid.z;
+  let len = sequence_begin(lid.x, d, b);
+  var cur = 0u;
+  for (var s = 0u; s < len; s++) {
+    let t = sequence_time(s, len, d);
+    for (var j = lid.x; j < H; j += WG) {
+      var ar = 0.0;
+      var az = 0.0;
+      var an = 0.0;
+      var w = u_index(d, 0u, 0u, j);
+      for (var k = 0u; k < H; k++) {
+        let hk = hq[cur * H + k];
+        ar += U[w] * hk;
+        az += U[w + H] * hk;
+        an += U[w + 2u * H] * hk;
+        w += 3u * H;
+      }
+      let r = gate_f(G[g_index(t, b, d, 0u, j)] + ar);
+      let z = gate_f(G[g_index(t, b, d, 1u, j)] + az);
+      let n = gate_g(G[g_index(t, b, d, 2u, j)] + r * (an + U[D * H * 3u * H + d * H + j]));
+      let h = (1.0 - z) * n + z * hq[cur * H + j];
+      hq[(1u - cur) * H + j] = h;
+      Y[t * p.outStrideT + b * p.outStrideB + d * H + j] = h;
+    }
+    cur = 1u - cur;
+    workgroupBarrier();
+  }
+  sequence_end(lid.x, d, b, len, cur);
+}
+
+@compute @workgroup_size(WG, 1, 1)
+fn sequence_reset_first(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  let b = wid.y;
+  let d = wid.z;
+  let len = sequence_begin(lid.x, d, b);
+  var cur = 0u;
+  for (var s = 0u; s < len; s++) {
+    let t = sequence_time(s, len, d);
+    for (var j = lid.x; j < H; j += WG) {
+      var ar = 0.0;
+      var w = u_index(d, 0u, 0u, j);
+      for (var k = 0u; k < H; k++) {
+        ar += U[w] * hq[cur * H + k];
+        w += 3u * H;
+      }
+      rq[j] = gate_f(G[g_index(t, b, d, 0u, j)] + ar) * hq[cur * H + j];
+    }
+    workgroupBarrier();
+    for (var j = lid.x; j < H; j += WG) {
+      var az = 0.0;
+      var an = 0.0;
+      var w = u_index(d, 0u, 1u, j);
+      for (var k = 0u; k < H; k++) {
+        az += U[w] * hq[cur * H + k];
+        an += U[w + H] * rq[k];
+        w += 3u * H;
+      }
+      let z = gate_f(G[g_index(t, b, d, 1u, j)] + az);
+      let n = gate_g(G[g_index(t, b, d, 2u, j)] + an);
+      let h = (1.0 - z) * n + z * hq[cur * H + j];
+      hq[(1u - cur) * H + j] = h;
+      Y[t * p.outStrideT + b * p.outStrideB + d * H + j] = h;
+    }
+    cur = 1u - cur;
+    workgroupBarrier();
+  }
+  sequence_end(lid.x, d, b, len, cur);
 }
