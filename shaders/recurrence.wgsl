@@ -1,37 +1,44 @@
-// One GRU timestep of one layer, both directions in the same dispatch.
-//
-// The input projection G = W·x + b (shaders/projection.wgsl) is already done for every step, so a
-// step is the recurrent half: three gate products with h_{t−1}, the activations and the blend
+// The recurrent half of a GRU layer: G = W·x + b is already computed for every step by
+// shaders/projection.wgsl, so what remains is, per step,
 //   r = f(G_r + U_r·h)   z = f(G_z + U_z·h)   h_t = (1 − z) ⊙ n + z ⊙ h_{t−1}
-//   reset after (PyTorch):  n = g(G_n + r ⊙ (U_n·h + b_hn))              entry point step_fused
+//   reset after (PyTorch):  n = g(G_n + r ⊙ (U_n·h + b_hn))
 //   reset first (Cho/ONNX): n = g(G_n + U_n·(r ⊙ h))   (b_hn folded into G_n)
 // each pre-activation clamped to [−CLIP, CLIP] when CLIP > 0.
 //
-// Why two passes when the reset gate comes first: U_n·(r ⊙ h) needs r for all H units before any
-// unit's n, and r needs all of h_{t−1}. WebGPU has no barrier between workgroups, so the only
-// global synchronisation is the end of a dispatch: step_reset computes r and stores r ⊙ h
-// (scratch slot 2), then step_update computes z and n from h and r ⊙ h and blends. Each pass
-// reads the weights once (U_r, then U_z and U_n), so the second pass costs no extra weight traffic.
+// Two schedules, both with both directions in the same dispatch:
+// - stepwise (step_fused; step_reset + step_update): one dispatch per timestep, spread over
+//   ⌈H4/4/WG⌉ × ⌈B/4⌉ × D workgroups; the step index comes from a uniform at a dynamic offset.
+// - persistent (sequence_fused, sequence_reset_first): one dispatch per layer; workgroup
+//   (0, b, d) owns batch row b of direction d for the whole sequence, h in workgroup memory,
+//   a workgroup barrier between steps and no dispatch boundary at all.
 //
-// Work split: workgroup (x, y, z) = (WG units j, 4 batch rows, direction d). The 4 rows of h
-// are held as one vec4 per k in workgroup memory, so each weight word loaded from global memory
-// feeds 4 FMAs; invocation j reads Uᵀ[d][k][gate·H + j], next to invocation j+1 (coalesced).
-// Per step and direction: 2·3H·H·B FLOPs, 4·3H·H bytes of weights (re-read by each group of 4 rows).
+// Why two passes per step when the reset gate comes first (stepwise): U_n·(r ⊙ h) needs r for
+// all H units before any unit's n, and r needs all of h_{t−1}. WebGPU has no barrier between
+// workgroups, so the only global synchronisation is the end of a dispatch: step_reset computes r
+// and stores r ⊙ h (state slot 2), then step_update computes z and n from h and r ⊙ h and
+// blends. Each pass reads its own weights once (U_r, then U_z and U_n). The persistent kernel
+// needs no second dispatch: its barrier is a workgroup barrier.
+//
+// Operand shapes: every invocation owns a vec4 of 4 neighbouring units (unit block c = units
+// 4c … 4c+3), so each weight access is one 16-byte load, contiguous across the workgroup, and
+// the activations work on vec4s. Stepwise also covers 4 batch rows per workgroup (h of the 4 rows
+// as one vec4 per k in workgroup memory), so each weight vec4 feeds 4 rows: 16 FMAs per load.
+// Per step and direction: 2·3H·H·B FLOPs and 4·3H·H4 bytes of weights per group of rows.
 //
 // Time and sequence lengths: at step s a row b of length len is processed at time t = s (forward)
-// or t = len − 1 − s (reverse); once s ≥ len the row only carries h forward and writes 0 to the
-// output at time s, which is then past its end in both directions, so every output word is
-// written exactly once and nothing needs clearing.
+// or t = len − 1 − s (reverse). Stepwise: once s ≥ len the row only carries h forward and writes
+// 0 to the output at time s, which is then past its end in both directions; persistent: the row
+// stops after len steps and zeros times len … T−1. Either way every output word is written once.
 //
 // Bindings (group 0, per layer):
-//   0  G    read   [T][B][D][3][H4] projection, gates r, z, n, time-major
-//   1  U    read   Uᵀ [D][H][3H], then b_hn [D][H]
+//   0  G    read   [T][B][D][3][H4] projection, gates r, z, n, time-major (vec4s)
+//   1  U    read   Uᵀ [D][H(k)][3][H4] (vec4s over units), then b_hn [D][H4]
 //   2  S    rw     [3][L·D][B][H] state: slots 0 and 1 ping-pong h, slot 2 holds r ⊙ h;
 //                  then [B] sequence lengths (as f32: exact below 2^24)
 //   3  Y    rw     layer output, (t, b) at t·outStrideT + b·outStrideB, direction d at d·H
 //   4  p    uniform per-layer sizes
-// Group 1: the per-step uniform (s, parity) at a dynamic offset, so that one command encoder can
-// hold every step without writeBuffer between dispatches.
+// Group 1 (stepwise only): the per-step uniform (s, parity) at a dynamic offset, so that one
+// command encoder holds every step with no writeBuffer between dispatches.
 // Overrides: H, D, WG, the two activations (code, alpha, beta) and CLIP.
 
 struct Params {
@@ -62,56 +69,55 @@ override G_CODE: u32 = 1u;
 override G_ALPHA: f32 = 0.0;
 override G_BETA: f32 = 0.0;
 override CLIP: f32 = 0.0;
-override H4: u32 = (H + 3u) / 4u * 4u;   // the projection's vec4-aligned gate blocks
+override H4: u32 = (H + 3u) / 4u * 4u;   // H padded to whole unit blocks
+override C: u32 = H4 / 4u;                // unit blocks
 
-@group(0) @binding(0) var<storage, read> G: array<f32>;
-@group(0) @binding(1) var<storage, read> U: array<f32>;
+@group(0) @binding(0) var<storage, read> G: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> U: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> S: array<f32>;
 @group(0) @binding(3) var<storage, read_write> Y: array<f32>;
 @group(0) @binding(4) var<uniform> p: Params;
 @group(1) @binding(0) var<uniform> st: Step;
 
-var<workgroup> hs: array<vec4<f32>, WG>;   // 4 batch rows of h (or r ⊙ h) for one slice of k
-var<workgroup> rs: array<vec4<f32>, WG>;   // r ⊙ h, step_update only
-
 // tanh through exp(−2|x|): never overflows, unlike a naive (e^x − e^−x)/(e^x + e^−x).
-fn stable_tanh(x: f32) -> f32 {
+fn stable_tanh(x: vec4<f32>) -> vec4<f32> {
   let e = exp(-2.0 * abs(x));
   return sign(x) * (1.0 - e) / (1.0 + e);
 }
 
-fn stable_sigmoid(x: f32) -> f32 {
+fn stable_sigmoid(x: vec4<f32>) -> vec4<f32> {
   let e = exp(-abs(x));
-  return select(e / (1.0 + e), 1.0 / (1.0 + e), x >= 0.0);
+  return select(e / (1.0 + e), 1.0 / (1.0 + e), x >= vec4<f32>(0.0));
 }
 
 // The ONNX activation set; `code` is an override, so each pipeline keeps one branch.
-fn apply_activation(code: u32, alpha: f32, beta: f32, x: f32) -> f32 {
+fn apply_activation(code: u32, alpha: f32, beta: f32, x: vec4<f32>) -> vec4<f32> {
+  let zero = vec4<f32>(0.0);
   switch code {
     case 0u: { return stable_sigmoid(x); }
     case 1u: { return stable_tanh(x); }
-    case 2u: { return max(x, 0.0); }
-    case 3u: { return clamp(alpha * x + beta, 0.0, 1.0); }
-    case 4u: { return select(x, alpha * x, x < 0.0); }
-    case 5u: { return select(x, alpha * (exp(x) - 1.0), x < 0.0); }
+    case 2u: { return max(x, zero); }
+    case 3u: { return clamp(alpha * x + beta, zero, vec4<f32>(1.0)); }
+    case 4u: { return select(x, alpha * x, x < zero); }
+    case 5u: { return select(x, alpha * (exp(x) - 1.0), x < zero); }
     case 6u: { return x / (1.0 + abs(x)); }
-    case 7u: { return max(x, 0.0) + log(1.0 + exp(-abs(x))); }
+    case 7u: { return max(x, zero) + log(1.0 + exp(-abs(x))); }
     case 8u: { return alpha * stable_tanh(beta * x); }
     case 9u: { return alpha * x + beta; }
-    case 10u: { return select(0.0, x, x > alpha); }
+    case 10u: { return select(zero, x, x > vec4<f32>(alpha)); }
     default: { return x; }
   }
 }
 
-fn clip_pre(x: f32) -> f32 {
+fn clip_pre(x: vec4<f32>) -> vec4<f32> {
   if (CLIP > 0.0) {
-    return clamp(x, -CLIP, CLIP);
+    return clamp(x, vec4<f32>(-CLIP), vec4<f32>(CLIP));
   }
   return x;
 }
 
-fn gate_f(x: f32) -> f32 { return apply_activation(F_CODE, F_ALPHA, F_BETA, clip_pre(x)); }
-fn gate_g(x: f32) -> f32 { return apply_activation(G_CODE, G_ALPHA, G_BETA, clip_pre(x)); }
+fn gate_f(x: vec4<f32>) -> vec4<f32> { return apply_activation(F_CODE, F_ALPHA, F_BETA, clip_pre(x)); }
+fn gate_g(x: vec4<f32>) -> vec4<f32> { return apply_activation(G_CODE, G_ALPHA, G_BETA, clip_pre(x)); }
 
 fn state_index(slot: u32, d: u32, b: u32, k: u32) -> u32 {
   return ((slot * p.stateRows + p.layerBase + d) * p.batch + b) * H + k;
@@ -121,7 +127,62 @@ fn seq_len(b: u32) -> u32 {
   return u32(S[3u * p.stateRows * p.batch * H + b]);
 }
 
-// Four batch rows b0 … b0+3 of state slot `slot` at unit k, zero past the batch or H.
+fn is_reverse(d: u32) -> bool {
+  return d + p.dirBase == 1u;
+}
+
+// vec4 index of gate block `gate`, unit block c, of row (t, b) and direction d in G.
+fn g_index(t: u32, b: u32, d: u32, gate: u32, c: u32) -> u32 {
+  return ((t * p.batch + b) * D * 3u + d * 3u + gate) * C + c;
+}
+
+// vec4 index of Uᵀ[d][k][gate][unit block c].
+fn u_index(d: u32, k: u32, gate: u32, c: u32) -> u32 {
+  return ((d * H + k) * 3u + gate) * C + c;
+}
+
+fn bias_hn(d: u32, c: u32) -> vec4<f32> {
+  return U[D * H * 3u * C + d * C + c];
+}
+
+// The 4 units of block c of one state row, zero past H.
+fn load_units(slot: u32, d: u32, b: u32, c: u32) -> vec4<f32> {
+  var v = vec4<f32>(0.0);
+  for (var e = 0u; e < 4u; e++) {
+    if (4u * c + e < H) {
+      v[e] = S[state_index(slot, d, b, 4u * c + e)];
+    }
+  }
+  return v;
+}
+
+fn store_units(slot: u32, d: u32, b: u32, c: u32, v: vec4<f32>) {
+  for (var e = 0u; e < 4u; e++) {
+    if (4u * c + e < H) {
+      S[state_index(slot, d, b, 4u * c + e)] = v[e];
+    }
+  }
+}
+
+fn store_output(t: u32, b: u32, d: u32, c: u32, v: vec4<f32>) {
+  for (var e = 0u; e < 4u; e++) {
+    if (4u * c + e < H) {
+      Y[t * p.outStrideT + b * p.outStrideB + d * H + 4u * c + e] = v[e];
+    }
+  }
+}
+
+fn blend(z: vec4<f32>, n: vec4<f32>, h: vec4<f32>) -> vec4<f32> {
+  return (1.0 - z) * n + z * h;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stepwise kernels: workgroup (x, y, z) = (WG unit blocks, 4 batch rows b0…b0+3, direction d).
+
+var<workgroup> hs: array<vec4<f32>, WG>;   // h of the 4 rows at units k0 … k0+WG−1
+var<workgroup> rs: array<vec4<f32>, WG>;   // r ⊙ h likewise, step_update only
+
+// h (or r ⊙ h) of rows b0 … b0+3 at unit k of state slot `slot`, as one vec4 over rows.
 fn load_rows(slot: u32, d: u32, b0: u32, k: u32) -> vec4<f32> {
   var v = vec4<f32>(0.0);
   if (k < H) {
@@ -134,11 +195,7 @@ fn load_rows(slot: u32, d: u32, b0: u32, k: u32) -> vec4<f32> {
   return v;
 }
 
-fn is_reverse(d: u32) -> bool {
-  return d + p.dirBase == 1u;
-}
-
-// Time index of row b at this step, or none (s ≥ len).
+// Time index of row b at this step, or −1 once s ≥ its length.
 fn time_of(d: u32, b: u32) -> i32 {
   let len = seq_len(b);
   if (st.s >= len) {
@@ -147,94 +204,88 @@ fn time_of(d: u32, b: u32) -> i32 {
   return select(i32(st.s), i32(len - 1u - st.s), is_reverse(d));
 }
 
-fn g_index(t: u32, b: u32, d: u32, gate: u32, j: u32) -> u32 {
-  return ((t * p.batch + b) * D * 3u + d * 3u + gate) * H4 + j;
-}
-
-fn u_index(d: u32, k: u32, gate: u32, j: u32) -> u32 {
-  return (d * H + k) * 3u * H + gate * H + j;
-}
-
 // Blend and store h_t for row b; rows past their length carry h and zero the output at time s.
-fn finish(d: u32, b: u32, j: u32, t: i32, z: f32, n: f32) {
-  let hp = S[state_index(st.parity, d, b, j)];
-  let out = state_index(1u - st.parity, d, b, j);
+fn step_finish(d: u32, b: u32, c: u32, t: i32, z: vec4<f32>, n: vec4<f32>) {
+  let hp = load_units(st.parity, d, b, c);
   if (t < 0) {
-    S[out] = hp;
-    Y[st.s * p.outStrideT + b * p.outStrideB + d * H + j] = 0.0;
+    store_units(1u - st.parity, d, b, c, hp);
+    store_output(st.s, b, d, c, vec4<f32>(0.0));
   } else {
-    let h = (1.0 - z) * n + z * hp;
-    S[out] = h;
-    Y[u32(t) * p.outStrideT + b * p.outStrideB + d * H + j] = h;
+    let h = blend(z, n, hp);
+    store_units(1u - st.parity, d, b, c, h);
+    store_output(u32(t), b, d, c, h);
   }
 }
 
 @compute @workgroup_size(WG, 1, 1)
 fn step_fused(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
-  let j = wid.x * WG + lid.x;
+  let c = wid.x * WG + lid.x;
   let b0 = wid.y * 4u;
   let d = wid.z;
-  var accR = vec4<f32>(0.0);
-  var accZ = vec4<f32>(0.0);
-  var accN = vec4<f32>(0.0);
+  // acc{gate}[q]: rows b0 + q, the 4 units of block c.
+  var accR: array<vec4<f32>, 4>;
+  var accZ: array<vec4<f32>, 4>;
+  var accN: array<vec4<f32>, 4>;
   for (var k0 = 0u; k0 < H; k0 += WG) {
     hs[lid.x] = load_rows(st.parity, d, b0, k0 + lid.x);
     workgroupBarrier();
-    if (j < H) {
+    if (c < C) {
       let kn = min(WG, H - k0);
-      var w = u_index(d, k0, 0u, j);
       for (var kk = 0u; kk < kn; kk++) {
         let h4 = hs[kk];
-        accR += U[w] * h4;
-        accZ += U[w + H] * h4;
-        accN += U[w + 2u * H] * h4;
-        w += 3u * H;
+        let w = u_index(d, k0 + kk, 0u, c);
+        let ur = U[w];
+        let uz = U[w + C];
+        let un = U[w + 2u * C];
+        accR[0] += ur * h4.x; accR[1] += ur * h4.y; accR[2] += ur * h4.z; accR[3] += ur * h4.w;
+        accZ[0] += uz * h4.x; accZ[1] += uz * h4.y; accZ[2] += uz * h4.z; accZ[3] += uz * h4.w;
+        accN[0] += un * h4.x; accN[1] += un * h4.y; accN[2] += un * h4.z; accN[3] += un * h4.w;
       }
     }
     workgroupBarrier();
   }
-  if (j >= H) {
+  if (c >= C) {
     return;
   }
-  let bhn = U[D * H * 3u * H + d * H + j];
+  let bhn = bias_hn(d, c);
   for (var q = 0u; q < 4u; q++) {
     let b = b0 + q;
     if (b >= p.batch) {
       break;
     }
     let t = time_of(d, b);
-    var z = 0.0;
-    var n = 0.0;
+    var z = vec4<f32>(0.0);
+    var n = vec4<f32>(0.0);
     if (t >= 0) {
       let tu = u32(t);
-      let r = gate_f(G[g_index(tu, b, d, 0u, j)] + accR[q]);
-      z = gate_f(G[g_index(tu, b, d, 1u, j)] + accZ[q]);
-      n = gate_g(G[g_index(tu, b, d, 2u, j)] + r * (accN[q] + bhn));
+      let r = gate_f(G[g_index(tu, b, d, 0u, c)] + accR[q]);
+      z = gate_f(G[g_index(tu, b, d, 1u, c)] + accZ[q]);
+      n = gate_g(G[g_index(tu, b, d, 2u, c)] + r * (accN[q] + bhn));
     }
-    finish(d, b, j, t, z, n);
+    step_finish(d, b, c, t, z, n);
   }
 }
 
 @compute @workgroup_size(WG, 1, 1)
 fn step_reset(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
-  let j = wid.x * WG + lid.x;
+  let c = wid.x * WG + lid.x;
   let b0 = wid.y * 4u;
   let d = wid.z;
-  var accR = vec4<f32>(0.0);
+  var accR: array<vec4<f32>, 4>;
   for (var k0 = 0u; k0 < H; k0 += WG) {
     hs[lid.x] = load_rows(st.parity, d, b0, k0 + lid.x);
     workgroupBarrier();
-    if (j < H) {
+    if (c < C) {
       let kn = min(WG, H - k0);
-      var w = u_index(d, k0, 0u, j);
       for (var kk = 0u; kk < kn; kk++) {
-        accR += U[w] * hs[kk];
-        w += 3u * H;
+        let h4 = hs[kk];
+        let ur = U[u_index(d, k0 + kk, 0u, c)];
+        accR[0] += ur * h4.x; accR[1] += ur * h4.y; accR[2] += ur * h4.z; accR[3] += ur * h4.w;
       }
     }
     workgroupBarrier();
   }
-  if (j >= H) {
+  if (c >= C) {
     return;
   }
   for (var q = 0u; q < 4u; q++) {
@@ -243,38 +294,41 @@ fn step_reset(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_i
       break;
     }
     let t = time_of(d, b);
-    var rh = 0.0;
+    var rh = vec4<f32>(0.0);
     if (t >= 0) {
-      let r = gate_f(G[g_index(u32(t), b, d, 0u, j)] + accR[q]);
-      rh = r * S[state_index(st.parity, d, b, j)];
+      let r = gate_f(G[g_index(u32(t), b, d, 0u, c)] + accR[q]);
+      rh = r * load_units(st.parity, d, b, c);
     }
-    S[state_index(2u, d, b, j)] = rh;
+    store_units(2u, d, b, c, rh);
   }
 }
 
 @compute @workgroup_size(WG, 1, 1)
 fn step_update(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
-  let j = wid.x * WG + lid.x;
+  let c = wid.x * WG + lid.x;
   let b0 = wid.y * 4u;
   let d = wid.z;
-  var accZ = vec4<f32>(0.0);
-  var accN = vec4<f32>(0.0);
+  var accZ: array<vec4<f32>, 4>;
+  var accN: array<vec4<f32>, 4>;
   for (var k0 = 0u; k0 < H; k0 += WG) {
     hs[lid.x] = load_rows(st.parity, d, b0, k0 + lid.x);
     rs[lid.x] = load_rows(2u, d, b0, k0 + lid.x);
     workgroupBarrier();
-    if (j < H) {
+    if (c < C) {
       let kn = min(WG, H - k0);
-      var w = u_index(d, k0, 1u, j);
       for (var kk = 0u; kk < kn; kk++) {
-        accZ += U[w] * hs[kk];
-        accN += U[w + H] * rs[kk];
-        w += 3u * H;
+        let h4 = hs[kk];
+        let r4 = rs[kk];
+        let w = u_index(d, k0 + kk, 1u, c);
+        let uz = U[w];
+        let un = U[w + C];
+        accZ[0] += uz * h4.x; accZ[1] += uz * h4.y; accZ[2] += uz * h4.z; accZ[3] += uz * h4.w;
+        accN[0] += un * r4.x; accN[1] += un * r4.y; accN[2] += un * r4.z; accN[3] += un * r4.w;
       }
     }
     workgroupBarrier();
   }
-  if (j >= H) {
+  if (c >= C) {
     return;
   }
   for (var q = 0u; q < 4u; q++) {
@@ -283,36 +337,45 @@ fn step_update(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_
       break;
     }
     let t = time_of(d, b);
-    var z = 0.0;
-    var n = 0.0;
+    var z = vec4<f32>(0.0);
+    var n = vec4<f32>(0.0);
     if (t >= 0) {
       let tu = u32(t);
-      z = gate_f(G[g_index(tu, b, d, 1u, j)] + accZ[q]);
-      n = gate_g(G[g_index(tu, b, d, 2u, j)] + accN[q]);
+      z = gate_f(G[g_index(tu, b, d, 1u, c)] + accZ[q]);
+      n = gate_g(G[g_index(tu, b, d, 2u, c)] + accN[q]);
     }
-    finish(d, b, j, t, z, n);
+    step_finish(d, b, c, t, z, n);
   }
 }
 
 // ---------------------------------------------------------------------------------------------
-// Persistent sequence kernels: one dispatch runs every step of a layer. Workgroup (0, b, d) owns
-// batch row b of direction d for the whole sequence and keeps its h in workgroup memory
-// (ping-pong halves of hq), so a step's only synchronisation is a workgroup barrier — no
-// dispatch boundary. Invocation i computes units i, i+WG, …; each reads Uᵀ[d][k][gate·H + j],
-// contiguous across the workgroup. Rows are independent, so nothing crosses workgroups.
-// Costs per step and row: the same 2·3H·H FLOPs and 4·3H·H bytes of weights as the stepwise
-// kernel, but no dispatch overhead; parallelism is only B·D workgroups (the host picks it when
-// that is enough, or when the dispatch overhead dominates). Workgroup memory: 2H (+H) floats.
-// The row's length is read once through workgroupUniformLoad so the step loop stays uniform.
+// Persistent kernels: workgroup (0, b, d) runs every step of row b, direction d. Invocation i
+// owns unit blocks i, i+WG, …; h lives in workgroup memory (ping-pong halves of hq), read as a
+// broadcast scalar per k. Parallelism is only B·D workgroups, so the host picks this schedule
+// when that is enough or when per-dispatch overhead would dominate.
+// The row's length is read through workgroupUniformLoad so the step loop stays uniform.
 
-var<workgroup> hq: array<f32, 2 * H>;   // h of this row: halves `cur` and 1 − cur
-var<workgroup> rq: array<f32, H>;       // r ⊙ h, reset-first only
+var<workgroup> hq: array<f32, 2 * H4>;   // h of this row: halves `cur` and 1 − cur
+var<workgroup> rq: array<f32, H4>;       // r ⊙ h, reset-first only
 var<workgroup> lenq: u32;
 
-// Loads h0 into half 0 and returns the row's length (uniform across the workgroup).
+fn hq_units(half: u32, c: u32) -> vec4<f32> {
+  let i = half * H4 + 4u * c;
+  return vec4<f32>(hq[i], hq[i + 1u], hq[i + 2u], hq[i + 3u]);
+}
+
+fn set_hq_units(half: u32, c: u32, v: vec4<f32>) {
+  let i = half * H4 + 4u * c;
+  hq[i] = v.x;
+  hq[i + 1u] = v.y;
+  hq[i + 2u] = v.z;
+  hq[i + 3u] = v.w;
+}
+
+// Loads h0 into half 0 (zero padding past H) and returns the row's length, uniformly.
 fn sequence_begin(lid: u32, d: u32, b: u32) -> u32 {
-  for (var k = lid; k < H; k += WG) {
-    hq[k] = S[state_index(0u, d, b, k)];
+  for (var c = lid; c < C; c += WG) {
+    set_hq_units(0u, c, load_units(0u, d, b, c));
   }
   if (lid == 0u) {
     lenq = seq_len(b);
@@ -320,14 +383,14 @@ fn sequence_begin(lid: u32, d: u32, b: u32) -> u32 {
   return workgroupUniformLoad(&lenq);
 }
 
-// Zeros the outputs past the row's end and stores its final state where the stepwise
-// schedule would leave it: state slot steps % 2.
+// Zeros the outputs past the row's end and stores its final state where the stepwise schedule
+// would leave it: state slot steps % 2.
 fn sequence_end(lid: u32, d: u32, b: u32, len: u32, cur: u32) {
-  for (var j = lid; j < H; j += WG) {
+  for (var c = lid; c < C; c += WG) {
     for (var t = len; t < p.steps; t++) {
-      Y[t * p.outStrideT + b * p.outStrideB + d * H + j] = 0.0;
+      store_output(t, b, d, c, vec4<f32>(0.0));
     }
-    S[state_index(p.steps % 2u, d, b, j)] = hq[cur * H + j];
+    store_units(p.steps % 2u, d, b, c, hq_units(cur, c));
   }
 }
 
@@ -343,24 +406,23 @@ fn sequence_fused(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgro
   var cur = 0u;
   for (var s = 0u; s < len; s++) {
     let t = sequence_time(s, len, d);
-    for (var j = lid.x; j < H; j += WG) {
-      var ar = 0.0;
-      var az = 0.0;
-      var an = 0.0;
-      var w = u_index(d, 0u, 0u, j);
+    for (var c = lid.x; c < C; c += WG) {
+      var ar = vec4<f32>(0.0);
+      var az = vec4<f32>(0.0);
+      var an = vec4<f32>(0.0);
       for (var k = 0u; k < H; k++) {
-        let hk = hq[cur * H + k];
+        let hk = hq[cur * H4 + k];
+        let w = u_index(d, k, 0u, c);
         ar += U[w] * hk;
-        az += U[w + H] * hk;
-        an += U[w + 2u * H] * hk;
-        w += 3u * H;
+        az += U[w + C] * hk;
+        an += U[w + 2u * C] * hk;
       }
-      let r = gate_f(G[g_index(t, b, d, 0u, j)] + ar);
-      let z = gate_f(G[g_index(t, b, d, 1u, j)] + az);
-      let n = gate_g(G[g_index(t, b, d, 2u, j)] + r * (an + U[D * H * 3u * H + d * H + j]));
-      let h = (1.0 - z) * n + z * hq[cur * H + j];
-      hq[(1u - cur) * H + j] = h;
-      Y[t * p.outStrideT + b * p.outStrideB + d * H + j] = h;
+      let r = gate_f(G[g_index(t, b, d, 0u, c)] + ar);
+      let z = gate_f(G[g_index(t, b, d, 1u, c)] + az);
+      let n = gate_g(G[g_index(t, b, d, 2u, c)] + r * (an + bias_hn(d, c)));
+      let h = blend(z, n, hq_units(cur, c));
+      set_hq_units(1u - cur, c, h);
+      store_output(t, b, d, c, h);
     }
     cur = 1u - cur;
     workgroupBarrier();
@@ -376,30 +438,32 @@ fn sequence_reset_first(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(w
   var cur = 0u;
   for (var s = 0u; s < len; s++) {
     let t = sequence_time(s, len, d);
-    for (var j = lid.x; j < H; j += WG) {
-      var ar = 0.0;
-      var w = u_index(d, 0u, 0u, j);
+    for (var c = lid.x; c < C; c += WG) {
+      var ar = vec4<f32>(0.0);
       for (var k = 0u; k < H; k++) {
-        ar += U[w] * hq[cur * H + k];
-        w += 3u * H;
+        ar += U[u_index(d, k, 0u, c)] * hq[cur * H4 + k];
       }
-      rq[j] = gate_f(G[g_index(t, b, d, 0u, j)] + ar) * hq[cur * H + j];
+      let rh = gate_f(G[g_index(t, b, d, 0u, c)] + ar) * hq_units(cur, c);
+      let i = 4u * c;
+      rq[i] = rh.x;
+      rq[i + 1u] = rh.y;
+      rq[i + 2u] = rh.z;
+      rq[i + 3u] = rh.w;
     }
     workgroupBarrier();
-    for (var j = lid.x; j < H; j += WG) {
-      var az = 0.0;
-      var an = 0.0;
-      var w = u_index(d, 0u, 1u, j);
+    for (var c = lid.x; c < C; c += WG) {
+      var az = vec4<f32>(0.0);
+      var an = vec4<f32>(0.0);
       for (var k = 0u; k < H; k++) {
-        az += U[w] * hq[cur * H + k];
-        an += U[w + H] * rq[k];
-        w += 3u * H;
+        let w = u_index(d, k, 1u, c);
+        az += U[w] * hq[cur * H4 + k];
+        an += U[w + C] * rq[k];
       }
-      let z = gate_f(G[g_index(t, b, d, 1u, j)] + az);
-      let n = gate_g(G[g_index(t, b, d, 2u, j)] + an);
-      let h = (1.0 - z) * n + z * hq[cur * H + j];
-      hq[(1u - cur) * H + j] = h;
-      Y[t * p.outStrideT + b * p.outStrideB + d * H + j] = h;
+      let z = gate_f(G[g_index(t, b, d, 1u, c)] + az);
+      let n = gate_g(G[g_index(t, b, d, 2u, c)] + an);
+      let h = blend(z, n, hq_units(cur, c));
+      set_hq_units(1u - cur, c, h);
+      store_output(t, b, d, c, h);
     }
     cur = 1u - cur;
     workgroupBarrier();

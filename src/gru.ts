@@ -125,8 +125,8 @@ export class GRU {
     const H = o.hiddenSize;
     const D = o.numDirections;
     for (let l = 0; l < o.numLayers; l++) {
-      const N = D * 3 * H;
-      checkBinding(device, `layer ${l}'s input weights [K, D·3H]`, (layerInputSize(o, l) + 1) * D * 3 * paddedHidden(H) * F32, 'weights');
+      const N = D * 3 * paddedHidden(H);
+      checkBinding(device, `layer ${l}'s input weights [K, D·3H]`, (layerInputSize(o, l) + 1) * N * F32, 'weights');
       checkBinding(device, `layer ${l}'s recurrent weights [D, H, 3H]`, (H + 1) * N * F32, 'weights');
     }
     const packed = Array.from({ length: o.numLayers }, (_, l) => packLayer(o, w, l));

@@ -6,6 +6,7 @@
 import projectionSource from '../shaders/projection.wgsl?raw';
 import recurrenceSource from '../shaders/recurrence.wgsl?raw';
 import type { ResolvedOptions } from './options.js';
+import { paddedHidden } from './weights.js';
 
 /** GPUBufferUsage / GPUShaderStage / GPUMapMode values, so the library needs no WebGPU globals. */
 export const Usage = {
@@ -18,8 +19,10 @@ export const Usage = {
 export const COMPUTE_STAGE = 0x4;
 export const MAP_READ_MODE = 0x1;
 
-/** Units per step workgroup (shaders/recurrence.wgsl `WG`). */
-export const STEP_UNITS = 64;
+/** Unit blocks (of 4 units) per stepwise workgroup (shaders/recurrence.wgsl `WG`): up to 64. */
+export function stepUnits(o: ResolvedOptions): number {
+  return Math.min(64, Math.max(8, 2 ** Math.ceil(Math.log2(paddedHidden(o.hiddenSize) / 4))));
+}
 /** Batch rows per step workgroup (the vec4 of shaders/recurrence.wgsl). */
 export const STEP_ROWS = 4;
 /** Output tile edge of shaders/projection.wgsl. */
@@ -37,13 +40,13 @@ export interface RecurrenceKernels {
 
 /** Workgroup memory the persistent kernel needs: h twice, r ⊙ h when the reset comes first, the length. */
 export function sequenceWorkgroupBytes(o: ResolvedOptions): number {
-  return (o.resetAfter ? 2 : 3) * o.hiddenSize * 4 + 4;
+  return (o.resetAfter ? 2 : 3) * paddedHidden(o.hiddenSize) * 4 + 4;
 }
 
-/** Invocations of a persistent workgroup: enough for H units, within the device's limits. */
+/** Invocations of a persistent workgroup: one per block of 4 units, within the device's limits. */
 export function sequenceUnits(device: GPUDevice, o: ResolvedOptions): number {
   const limit = Math.min(256, device.limits.maxComputeInvocationsPerWorkgroup, device.limits.maxComputeWorkgroupSizeX);
-  return Math.min(limit, Math.max(32, 2 ** Math.ceil(Math.log2(o.hiddenSize))));
+  return Math.min(limit, Math.max(8, 2 ** Math.ceil(Math.log2(paddedHidden(o.hiddenSize) / 4))));
 }
 
 export interface DeviceKernels {
@@ -122,7 +125,7 @@ export function recurrenceConstants(o: ResolvedOptions, units: number): Record<s
  */
 export function recurrencePipelines(device: GPUDevice, o: ResolvedOptions): Promise<RecurrenceKernels> {
   const k = deviceKernels(device);
-  const stepConstants = recurrenceConstants(o, STEP_UNITS);
+  const stepConstants = recurrenceConstants(o, stepUnits(o));
   const withSequence = sequenceWorkgroupBytes(o) <= device.limits.maxComputeWorkgroupStorageSize;
   const sequenceConstants = recurrenceConstants(o, sequenceUnits(device, o));
   const key = JSON.stringify([stepConstants, o.resetAfter, withSequence && sequenceConstants]);

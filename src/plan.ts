@@ -9,7 +9,7 @@
  */
 import { GRUError } from './errors.js';
 import type { ResolvedOptions } from './options.js';
-import { deviceKernels, PROJECTION_TILE, STEP_ROWS, STEP_UNITS, Usage, type RecurrenceKernels } from './pipelines.js';
+import { deviceKernels, PROJECTION_TILE, STEP_ROWS, stepUnits, Usage, type RecurrenceKernels } from './pipelines.js';
 import { layerInputSize, paddedHidden } from './weights.js';
 
 export interface LayerBuffers {
@@ -220,7 +220,7 @@ export class Plan {
         pass.dispatchWorkgroups(1, B, D);
         continue;
       }
-      const groups: [number, number, number] = [Math.ceil(H / STEP_UNITS), Math.ceil(B / STEP_ROWS), D];
+      const groups: [number, number, number] = [Math.ceil(paddedHidden(H) / 4 / stepUnits(this.o)), Math.ceil(B / STEP_ROWS), D];
       if (fused) pass.setPipeline(fused);
       for (const slot of slots) {
         pass.setBindGroup(1, this.stepBindGroup, [slot * this.slotStride]);

@@ -69,8 +69,9 @@ export function paddedHidden(H: number): number {
  *   H4 of each block stay zero), then the folded bias [N]: b_ih for every gate, plus b_hh for r
  *   and z — and for n too when the reset gate comes first, because then b_hn sits outside
  *   r ⊙ (…). A vec4 of neighbouring columns is one load in shaders/projection.wgsl.
- * - `recurrent`: Uᵀ as [D][H(k)][3H] (so the step's invocation j reads address …·3H + gate·H + j,
- *   next to its neighbour's), then b_hn [D][H], which only the reset-after kernels read.
+ * - `recurrent`: Uᵀ as [D][H(k)][3][H4] (an invocation of shaders/recurrence.wgsl reads the vec4
+ *   of its 4 units, next to its neighbour's), then b_hn [D][H4], which only the reset-after
+ *   kernels read.
  */
 export function packLayer(
   o: ResolvedOptions,
@@ -85,7 +86,7 @@ export function packLayer(
   const blocks = gateBlocks(o.gateOrder);
   const source = [blocks.r, blocks.z, blocks.n];
   const projection = new Float32Array(K * N + N);
-  const recurrent = new Float32Array(D * H * 3 * H + D * H);
+  const recurrent = new Float32Array(D * H * 3 * H4 + D * H4);
   for (let d = 0; d < D; d++) {
     const w = weights[layer * D + d];
     for (let gate = 0; gate < 3; gate++) {
@@ -97,11 +98,11 @@ export function packLayer(
         const foldHh = gate < 2 || !o.resetAfter;
         projection[K * N + col] = (w.biasIh?.[src + j] ?? 0) + (foldHh ? (w.biasHh?.[src + j] ?? 0) : 0);
         const urow = (src + j) * H;
-        for (let k = 0; k < H; k++) recurrent[(d * H + k) * 3 * H + gate * H + j] = w.weightHh[urow + k];
+        for (let k = 0; k < H; k++) recurrent[((d * H + k) * 3 + gate) * H4 + j] = w.weightHh[urow + k];
       }
     }
     if (o.resetAfter) {
-      for (let j = 0; j < H; j++) recurrent[D * H * 3 * H + d * H + j] = w.biasHh?.[blocks.n * H + j] ?? 0;
+      for (let j = 0; j < H; j++) recurrent[D * H * 3 * H4 + d * H4 + j] = w.biasHh?.[blocks.n * H + j] ?? 0;
     }
   }
   return { projection, recurrent };

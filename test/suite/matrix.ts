@@ -1,10 +1,11 @@
 /**
  * GPU forward against the CPU reference over a covering matrix: every (reset variant, gate order,
  * direction) combination, twice, with sizes, batch, steps, layers, batchFirst, h0 and sequence
- * lengths cycled so that every value of each list appears in several combinations.
+ * lengths cycled so that every value of each list appears in several combinations — and each
+ * configuration under every kernel schedule, forced in turn.
  * Tolerance: F32_TOLERANCE (1e-5 absolute + 1e-5 relative), float32 kernels vs float64 reference.
  */
-import type { Direction, GRUOptions } from '../../src/index.js';
+import { GRU, type Direction, type GRUOptions } from '../../src/index.js';
 import type { Case } from './registry.js';
 import { checkAgainstReference, randomWeights, rng, uniform } from './util.js';
 
@@ -67,17 +68,19 @@ function describeConfig(c: MatrixConfig): string {
   );
 }
 
-export const matrixCases: Case[] = matrix().map((c, index) => ({
-  name: describeConfig(c),
-  timeoutMs: 60_000,
-  async run(device) {
-    const seed = 1000 + index;
-    const o = c.options;
-    const D = o.direction === 'bidirectional' ? 2 : 1;
-    const random = rng(seed);
-    const input = uniform(random, c.steps * c.batch * o.inputSize, 1);
-    const h0 = c.h0 ? uniform(random, (o.numLayers ?? 1) * D * c.batch * o.hiddenSize, 1) : undefined;
-    const seqLengths = c.lengths ? mixedLengths(c.steps, c.batch, index) : undefined;
-    await checkAgainstReference(device, o, randomWeights(o, seed), input, { steps: c.steps, batch: c.batch, h0, seqLengths });
-  },
-}));
+export const matrixCases: Case[] = matrix().flatMap((c, index) =>
+  GRU.schedules.map((schedule) => ({
+    name: `${describeConfig(c)} ${schedule}`,
+    timeoutMs: 60_000,
+    async run(device: GPUDevice) {
+      const seed = 1000 + index;
+      const o = { ...c.options, schedule };
+      const D = o.direction === 'bidirectional' ? 2 : 1;
+      const random = rng(seed);
+      const input = uniform(random, c.steps * c.batch * o.inputSize, 1);
+      const h0 = c.h0 ? uniform(random, (o.numLayers ?? 1) * D * c.batch * o.hiddenSize, 1) : undefined;
+      const seqLengths = c.lengths ? mixedLengths(c.steps, c.batch, index) : undefined;
+      await checkAgainstReference(device, o, randomWeights(o, seed), input, { steps: c.steps, batch: c.batch, h0, seqLengths });
+    },
+  })),
+);
