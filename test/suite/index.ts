@@ -1,5 +1,6 @@
 /** The core suite: every case runs in Node (Dawn) and in headless Chromium. */
 import { activationCases } from './activations.js';
+import { dispatchCases } from './dispatches.js';
 import { errorCases } from './errors.js';
 import { fixtureInventoryCase, goldenCases } from './golden.js';
 import { largeCases } from './large.js';
@@ -14,6 +15,7 @@ export const cases: Case[] = [
   ...goldenCases,
   ...activationCases,
   ...streamingCases,
+  ...dispatchCases,
   ...errorCases,
   ...leakCases,
   ...largeCases,

@@ -1,0 +1,83 @@
+/**
+ * The dispatch schedule is part of the contract (one submit per forward; no per-step queue
+ * writes), so it is counted: the encoder's dispatches and the queue's submits and writes are
+ * wrapped while one forward runs.
+ */
+import { GRU, type GRUOptions } from '../../src/index.js';
+import type { Case } from './registry.js';
+import { randomWeights } from './util.js';
+
+interface Counts {
+  dispatches: number;
+  submits: number;
+  writes: number;
+}
+
+async function count(device: GPUDevice, fn: () => Promise<unknown>): Promise<Counts> {
+  const counts: Counts = { dispatches: 0, submits: 0, writes: 0 };
+  const createEncoder = device.createCommandEncoder;
+  const queue = device.queue;
+  const submit = queue.submit;
+  const writeBuffer = queue.writeBuffer;
+  device.createCommandEncoder = function (descriptor?: GPUCommandEncoderDescriptor) {
+    const encoder = createEncoder.call(device, descriptor);
+    const beginComputePass = encoder.beginComputePass;
+    encoder.beginComputePass = function (passDescriptor?: GPUComputePassDescriptor) {
+      const pass = beginComputePass.call(encoder, passDescriptor);
+      const dispatch = pass.dispatchWorkgroups;
+      pass.dispatchWorkgroups = function (x: number, y?: number, z?: number) {
+        counts.dispatches++;
+        dispatch.call(pass, x, y, z);
+      };
+      return pass;
+    };
+    return encoder;
+  };
+  queue.submit = function (buffers: Iterable<GPUCommandBuffer>) {
+    counts.submits++;
+    submit.call(queue, buffers);
+  };
+  queue.writeBuffer = function (...args: Parameters<GPUQueue['writeBuffer']>) {
+    counts.writes++;
+    writeBuffer.apply(queue, args);
+  } as GPUQueue['writeBuffer'];
+  try {
+    await fn();
+  } finally {
+    device.createCommandEncoder = createEncoder;
+    queue.submit = submit;
+    queue.writeBuffer = writeBuffer;
+  }
+  return counts;
+}
+
+function dispatchCase(label: string, o: GRUOptions, steps: number, expected: Counts): Case {
+  return {
+    name: `dispatches: ${label}: ${expected.dispatches} dispatches, ${expected.submits} submit per forward`,
+    async run(device) {
+      const gru = await GRU.create(device, o, randomWeights(o, 40));
+      try {
+        const input = new Float32Array(steps * 2 * o.inputSize);
+        await gru.forward(input, { steps, batch: 2 }); // the first forward builds the plan
+        const counts = await count(device, () => gru.forward(input, { steps, batch: 2 }));
+        // Per forward the queue writes only the input, the lengths and (with h0) the state.
+        if (counts.dispatches !== expected.dispatches || counts.submits !== expected.submits || counts.writes > expected.writes) {
+          throw new Error(`expected ${JSON.stringify(expected)} (writes at most), counted ${JSON.stringify(counts)}`);
+        }
+      } finally {
+        gru.destroy();
+      }
+    },
+  };
+}
+
+const one: GRUOptions = { inputSize: 3, hiddenSize: 5 };
+const stack: GRUOptions = { inputSize: 3, hiddenSize: 5, numLayers: 2, direction: 'bidirectional' };
+
+export const dispatchCases: Case[] = [
+  dispatchCase('1 layer, 100 steps, stepwise', { ...one, schedule: 'stepwise' }, 100, { dispatches: 101, submits: 1, writes: 2 }),
+  dispatchCase('1 layer, 100 steps, persistent', { ...one, schedule: 'persistent' }, 100, { dispatches: 2, submits: 1, writes: 2 }),
+  dispatchCase('1 layer, 100 steps, reset first, stepwise', { ...one, resetAfter: false, schedule: 'stepwise' }, 100, { dispatches: 201, submits: 1, writes: 2 }),
+  dispatchCase('2 layers bidirectional, 100 steps, stepwise', { ...stack, schedule: 'stepwise' }, 100, { dispatches: 202, submits: 1, writes: 2 }),
+  dispatchCase('2 layers bidirectional, 100 steps, persistent', { ...stack, schedule: 'persistent' }, 100, { dispatches: 4, submits: 1, writes: 2 }),
+];
