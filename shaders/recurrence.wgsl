@@ -32,14 +32,20 @@
 //
 // Bindings (group 0, per layer):
 //   0  G    read   [T][B][D][3][H4] projection, gates r, z, n, time-major (vec4s)
-//   1  U    read   Uᵀ [D][H(k)][3][H4] (vec4s over units), then b_hn [D][H4]
+//   1  U    read   Uᵀ as [D][⌈H/KP⌉][3][C] packs, each a vec4<u32> holding the weights of KP
+//                  consecutive k for the 4 units of a block (FORMAT 0: f32 bits, KP = 1;
+//                  1: f16 pairs, KP = 2; 2: int8 snorm, KP = 4); then the per-unit scales
+//                  [D][3][C] (int8: the row's max |w|; else 1) and b_hn [D][C], both f32 vec4s
 //   2  S    rw     [3][L·D][B][H] state: slots 0 and 1 ping-pong h, slot 2 holds r ⊙ h;
 //                  then [B] sequence lengths (as f32: exact below 2^24)
 //   3  Y    rw     layer output, (t, b) at t·outStrideT + b·outStrideB, direction d at d·H
 //   4  p    uniform per-layer sizes
 // Group 1 (stepwise only): the per-step uniform (s, parity) at a dynamic offset, so that one
 // command encoder holds every step with no writeBuffer between dispatches.
-// Overrides: H, D, WG, the two activations (code, alpha, beta) and CLIP.
+// Overrides: H, D, WG, FORMAT and KP, the two activations (code, alpha, beta) and CLIP.
+// Packed weights cut the bytes and the number of loads per FMA (on SwiftShader the loads are
+// the cost): f16 halves both, int8 quarters them; unpack2x16float and unpack4x8snorm are core
+// WGSL, so neither needs the shader-f16 feature.
 
 struct Params {
   batch: u32,
@@ -71,9 +77,12 @@ override G_BETA: f32 = 0.0;
 override CLIP: f32 = 0.0;
 override H4: u32 = (H + 3u) / 4u * 4u;   // H padded to whole unit blocks
 override C: u32 = H4 / 4u;                // unit blocks
+override FORMAT: u32 = 0u;                // weight storage: 0 f32, 1 f16, 2 int8
+override KP: u32 = 1u;                    // k per weight pack: 1, 2, 4 for FORMAT 0, 1, 2
+override KPACKS: u32 = (H + KP - 1u) / KP;
 
 @group(0) @binding(0) var<storage, read> G: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> U: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> U: array<vec4<u32>>;
 @group(0) @binding(2) var<storage, read_write> S: array<f32>;
 @group(0) @binding(3) var<storage, read_write> Y: array<f32>;
 @group(0) @binding(4) var<uniform> p: Params;
@@ -136,13 +145,29 @@ fn g_index(t: u32, b: u32, d: u32, gate: u32, c: u32) -> u32 {
   return ((t * p.batch + b) * D * 3u + d * 3u + gate) * C + c;
 }
 
-// vec4 index of Uᵀ[d][k][gate][unit block c].
-fn u_index(d: u32, k: u32, gate: u32, c: u32) -> u32 {
-  return ((d * H + k) * 3u + gate) * C + c;
+// Index of the weight pack of k-pack kp, gate, unit block c.
+fn u_index(d: u32, kp: u32, gate: u32, c: u32) -> u32 {
+  return ((d * KPACKS + kp) * 3u + gate) * C + c;
+}
+
+// The weights of the i-th k of a pack for the 4 units (int8: before the row scale).
+fn unpack_weights(w: vec4<u32>, i: u32) -> vec4<f32> {
+  if (FORMAT == 1u) {
+    return select(vec4<f32>(unpack2x16float(w.z), unpack2x16float(w.w)),
+                  vec4<f32>(unpack2x16float(w.x), unpack2x16float(w.y)), i == 0u);
+  }
+  if (FORMAT == 2u) {
+    return unpack4x8snorm(w[i]);
+  }
+  return bitcast<vec4<f32>>(w);
+}
+
+fn row_scale(d: u32, gate: u32, c: u32) -> vec4<f32> {
+  return bitcast<vec4<f32>>(U[D * KPACKS * 3u * C + (d * 3u + gate) * C + c]);
 }
 
 fn bias_hn(d: u32, c: u32) -> vec4<f32> {
-  return U[D * H * 3u * C + d * C + c];
+  return bitcast<vec4<f32>>(U[D * KPACKS * 3u * C + D * 3u * C + d * C + c]);
 }
 
 // The 4 units of block c of one state row, zero past H.
@@ -230,16 +255,20 @@ fn step_fused(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_i
     hs[lid.x] = load_rows(st.parity, d, b0, k0 + lid.x);
     workgroupBarrier();
     if (c < C) {
-      let kn = min(WG, H - k0);
-      for (var kk = 0u; kk < kn; kk++) {
-        let h4 = hs[kk];
-        let w = u_index(d, k0 + kk, 0u, c);
-        let ur = U[w];
-        let uz = U[w + C];
-        let un = U[w + 2u * C];
-        accR[0] += ur * h4.x; accR[1] += ur * h4.y; accR[2] += ur * h4.z; accR[3] += ur * h4.w;
-        accZ[0] += uz * h4.x; accZ[1] += uz * h4.y; accZ[2] += uz * h4.z; accZ[3] += uz * h4.w;
-        accN[0] += un * h4.x; accN[1] += un * h4.y; accN[2] += un * h4.z; accN[3] += un * h4.w;
+      for (var kp = k0 / KP; kp * KP < min(k0 + WG, H); kp++) {
+        let w = u_index(d, kp, 0u, c);
+        let pr = U[w];
+        let pz = U[w + C];
+        let pn = U[w + 2u * C];
+        for (var i = 0u; i < KP; i++) {
+          let h4 = hs[kp * KP + i - k0];
+          let ur = unpack_weights(pr, i);
+          let uz = unpack_weights(pz, i);
+          let un = unpack_weights(pn, i);
+          accR[0] += ur * h4.x; accR[1] += ur * h4.y; accR[2] += ur * h4.z; accR[3] += ur * h4.w;
+          accZ[0] += uz * h4.x; accZ[1] += uz * h4.y; accZ[2] += uz * h4.z; accZ[3] += uz * h4.w;
+          accN[0] += un * h4.x; accN[1] += un * h4.y; accN[2] += un * h4.z; accN[3] += un * h4.w;
+        }
       }
     }
     workgroupBarrier();
@@ -248,6 +277,9 @@ fn step_fused(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_i
     return;
   }
   let bhn = bias_hn(d, c);
+  let sr = row_scale(d, 0u, c);
+  let sz = row_scale(d, 1u, c);
+  let sn = row_scale(d, 2u, c);
   for (var q = 0u; q < 4u; q++) {
     let b = b0 + q;
     if (b >= p.batch) {
@@ -258,9 +290,9 @@ fn step_fused(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_i
     var n = vec4<f32>(0.0);
     if (t >= 0) {
       let tu = u32(t);
-      let r = gate_f(G[g_index(tu, b, d, 0u, c)] + accR[q]);
-      z = gate_f(G[g_index(tu, b, d, 1u, c)] + accZ[q]);
-      n = gate_g(G[g_index(tu, b, d, 2u, c)] + r * (accN[q] + bhn));
+      let r = gate_f(G[g_index(tu, b, d, 0u, c)] + sr * accR[q]);
+      z = gate_f(G[g_index(tu, b, d, 1u, c)] + sz * accZ[q]);
+      n = gate_g(G[g_index(tu, b, d, 2u, c)] + r * (sn * accN[q] + bhn));
     }
     step_finish(d, b, c, t, z, n);
   }
@@ -276,11 +308,13 @@ fn step_reset(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_i
     hs[lid.x] = load_rows(st.parity, d, b0, k0 + lid.x);
     workgroupBarrier();
     if (c < C) {
-      let kn = min(WG, H - k0);
-      for (var kk = 0u; kk < kn; kk++) {
-        let h4 = hs[kk];
-        let ur = U[u_index(d, k0 + kk, 0u, c)];
-        accR[0] += ur * h4.x; accR[1] += ur * h4.y; accR[2] += ur * h4.z; accR[3] += ur * h4.w;
+      for (var kp = k0 / KP; kp * KP < min(k0 + WG, H); kp++) {
+        let pr = U[u_index(d, kp, 0u, c)];
+        for (var i = 0u; i < KP; i++) {
+          let h4 = hs[kp * KP + i - k0];
+          let ur = unpack_weights(pr, i);
+          accR[0] += ur * h4.x; accR[1] += ur * h4.y; accR[2] += ur * h4.z; accR[3] += ur * h4.w;
+        }
       }
     }
     workgroupBarrier();
@@ -288,6 +322,7 @@ fn step_reset(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_i
   if (c >= C) {
     return;
   }
+  let sr = row_scale(d, 0u, c);
   for (var q = 0u; q < 4u; q++) {
     let b = b0 + q;
     if (b >= p.batch) {
@@ -296,7 +331,7 @@ fn step_reset(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_i
     let t = time_of(d, b);
     var rh = vec4<f32>(0.0);
     if (t >= 0) {
-      let r = gate_f(G[g_index(u32(t), b, d, 0u, c)] + accR[q]);
+      let r = gate_f(G[g_index(u32(t), b, d, 0u, c)] + sr * accR[q]);
       rh = r * load_units(st.parity, d, b, c);
     }
     store_units(2u, d, b, c, rh);
@@ -315,15 +350,18 @@ fn step_update(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_
     rs[lid.x] = load_rows(2u, d, b0, k0 + lid.x);
     workgroupBarrier();
     if (c < C) {
-      let kn = min(WG, H - k0);
-      for (var kk = 0u; kk < kn; kk++) {
-        let h4 = hs[kk];
-        let r4 = rs[kk];
-        let w = u_index(d, k0 + kk, 1u, c);
-        let uz = U[w];
-        let un = U[w + C];
-        accZ[0] += uz * h4.x; accZ[1] += uz * h4.y; accZ[2] += uz * h4.z; accZ[3] += uz * h4.w;
-        accN[0] += un * r4.x; accN[1] += un * r4.y; accN[2] += un * r4.z; accN[3] += un * r4.w;
+      for (var kp = k0 / KP; kp * KP < min(k0 + WG, H); kp++) {
+        let w = u_index(d, kp, 1u, c);
+        let pz = U[w];
+        let pn = U[w + C];
+        for (var i = 0u; i < KP; i++) {
+          let h4 = hs[kp * KP + i - k0];
+          let r4 = rs[kp * KP + i - k0];
+          let uz = unpack_weights(pz, i);
+          let un = unpack_weights(pn, i);
+          accZ[0] += uz * h4.x; accZ[1] += uz * h4.y; accZ[2] += uz * h4.z; accZ[3] += uz * h4.w;
+          accN[0] += un * r4.x; accN[1] += un * r4.y; accN[2] += un * r4.z; accN[3] += un * r4.w;
+        }
       }
     }
     workgroupBarrier();
@@ -331,6 +369,8 @@ fn step_update(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_
   if (c >= C) {
     return;
   }
+  let sz = row_scale(d, 1u, c);
+  let sn = row_scale(d, 2u, c);
   for (var q = 0u; q < 4u; q++) {
     let b = b0 + q;
     if (b >= p.batch) {
@@ -341,8 +381,8 @@ fn step_update(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_
     var n = vec4<f32>(0.0);
     if (t >= 0) {
       let tu = u32(t);
-      z = gate_f(G[g_index(tu, b, d, 1u, c)] + accZ[q]);
-      n = gate_g(G[g_index(tu, b, d, 2u, c)] + accN[q]);
+      z = gate_f(G[g_index(tu, b, d, 1u, c)] + sz * accZ[q]);
+      n = gate_g(G[g_index(tu, b, d, 2u, c)] + sn * accN[q]);
     }
     step_finish(d, b, c, t, z, n);
   }
@@ -358,6 +398,11 @@ fn step_update(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_
 var<workgroup> hq: array<f32, 2 * H4>;   // h of this row: halves `cur` and 1 − cur
 var<workgroup> rq: array<f32, H4>;       // r ⊙ h, reset-first only
 var<workgroup> lenq: u32;
+
+// Units past H stay 0, so the padding of a weight pack (zero weights) never meets inf or NaN.
+fn mask_units(c: u32, v: vec4<f32>) -> vec4<f32> {
+  return select(v, vec4<f32>(0.0), vec4<u32>(4u * c) + vec4<u32>(0u, 1u, 2u, 3u) >= vec4<u32>(H));
+}
 
 fn hq_units(half: u32, c: u32) -> vec4<f32> {
   let i = half * H4 + 4u * c;
@@ -410,17 +455,22 @@ fn sequence_fused(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgro
       var ar = vec4<f32>(0.0);
       var az = vec4<f32>(0.0);
       var an = vec4<f32>(0.0);
-      for (var k = 0u; k < H; k++) {
-        let hk = hq[cur * H4 + k];
-        let w = u_index(d, k, 0u, c);
-        ar += U[w] * hk;
-        az += U[w + C] * hk;
-        an += U[w + 2u * C] * hk;
+      for (var kp = 0u; kp < KPACKS; kp++) {
+        let w = u_index(d, kp, 0u, c);
+        let pr = U[w];
+        let pz = U[w + C];
+        let pn = U[w + 2u * C];
+        for (var i = 0u; i < KP; i++) {
+          let hk = hq[cur * H4 + kp * KP + i];
+          ar += unpack_weights(pr, i) * hk;
+          az += unpack_weights(pz, i) * hk;
+          an += unpack_weights(pn, i) * hk;
+        }
       }
-      let r = gate_f(G[g_index(t, b, d, 0u, c)] + ar);
-      let z = gate_f(G[g_index(t, b, d, 1u, c)] + az);
-      let n = gate_g(G[g_index(t, b, d, 2u, c)] + r * (an + bias_hn(d, c)));
-      let h = blend(z, n, hq_units(cur, c));
+      let r = gate_f(G[g_index(t, b, d, 0u, c)] + row_scale(d, 0u, c) * ar);
+      let z = gate_f(G[g_index(t, b, d, 1u, c)] + row_scale(d, 1u, c) * az);
+      let n = gate_g(G[g_index(t, b, d, 2u, c)] + r * (row_scale(d, 2u, c) * an + bias_hn(d, c)));
+      let h = mask_units(c, blend(z, n, hq_units(cur, c)));
       set_hq_units(1u - cur, c, h);
       store_output(t, b, d, c, h);
     }
@@ -440,10 +490,13 @@ fn sequence_reset_first(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(w
     let t = sequence_time(s, len, d);
     for (var c = lid.x; c < C; c += WG) {
       var ar = vec4<f32>(0.0);
-      for (var k = 0u; k < H; k++) {
-        ar += U[u_index(d, k, 0u, c)] * hq[cur * H4 + k];
+      for (var kp = 0u; kp < KPACKS; kp++) {
+        let pr = U[u_index(d, kp, 0u, c)];
+        for (var i = 0u; i < KP; i++) {
+          ar += unpack_weights(pr, i) * hq[cur * H4 + kp * KP + i];
+        }
       }
-      let rh = gate_f(G[g_index(t, b, d, 0u, c)] + ar) * hq_units(cur, c);
+      let rh = gate_f(G[g_index(t, b, d, 0u, c)] + row_scale(d, 0u, c) * ar) * hq_units(cur, c);
       let i = 4u * c;
       rq[i] = rh.x;
       rq[i + 1u] = rh.y;
@@ -454,14 +507,19 @@ fn sequence_reset_first(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(w
     for (var c = lid.x; c < C; c += WG) {
       var az = vec4<f32>(0.0);
       var an = vec4<f32>(0.0);
-      for (var k = 0u; k < H; k++) {
-        let w = u_index(d, k, 1u, c);
-        az += U[w] * hq[cur * H4 + k];
-        an += U[w + C] * rq[k];
+      for (var kp = 0u; kp < KPACKS; kp++) {
+        let w = u_index(d, kp, 1u, c);
+        let pz = U[w];
+        let pn = U[w + C];
+        for (var i = 0u; i < KP; i++) {
+          let k = kp * KP + i;
+          az += unpack_weights(pz, i) * hq[cur * H4 + k];
+          an += unpack_weights(pn, i) * rq[k];
+        }
       }
-      let z = gate_f(G[g_index(t, b, d, 1u, c)] + az);
-      let n = gate_g(G[g_index(t, b, d, 2u, c)] + an);
-      let h = blend(z, n, hq_units(cur, c));
+      let z = gate_f(G[g_index(t, b, d, 1u, c)] + row_scale(d, 1u, c) * az);
+      let n = gate_g(G[g_index(t, b, d, 2u, c)] + row_scale(d, 2u, c) * an);
+      let h = mask_units(c, blend(z, n, hq_units(cur, c)));
       set_hq_units(1u - cur, c, h);
       store_output(t, b, d, c, h);
     }

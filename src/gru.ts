@@ -10,7 +10,7 @@ import { resolveOptions, SCHEDULES, type GRUOptions, type ResolvedOptions } from
 import { deviceKernels, MAP_READ_MODE, recurrencePipelines, sequenceWorkgroupBytes, Usage } from './pipelines.js';
 import { checkBinding, Plan, writeFloats, type Kernels, type LayerBuffers, type ResolvedSchedule, type StepSlot } from './plan.js';
 import type { GRUResult } from './reference.js';
-import { layerInputSize, packLayer, paddedHidden, validateWeights, type GRUWeights } from './weights.js';
+import { layerInputSize, packLayer, paddedHidden, recurrentBytes, validateWeights, type GRUWeights } from './weights.js';
 
 export interface ForwardGPUArgs {
   steps: number;
@@ -127,16 +127,16 @@ export class GRU {
     for (let l = 0; l < o.numLayers; l++) {
       const N = D * 3 * paddedHidden(H);
       checkBinding(device, `layer ${l}'s input weights [K, D·3H]`, (layerInputSize(o, l) + 1) * N * F32, 'weights');
-      checkBinding(device, `layer ${l}'s recurrent weights [D, H, 3H]`, (H + 1) * N * F32, 'weights');
+      checkBinding(device, `layer ${l}'s recurrent weights [D, H, 3H]`, recurrentBytes(o), 'weights');
     }
     const packed = Array.from({ length: o.numLayers }, (_, l) => packLayer(o, w, l));
 
     device.pushErrorScope('out-of-memory');
     device.pushErrorScope('validation');
     const layers: LayerBuffers[] = [];
-    const upload = (label: string, data: Float32Array) => {
+    const upload = (label: string, data: Float32Array | Uint32Array) => {
       const buffer = device.createBuffer({ label: `webgpu-gru ${label}`, size: data.byteLength, usage: Usage.STORAGE | Usage.COPY_DST });
-      writeFloats(device.queue, buffer, 0, data);
+      device.queue.writeBuffer(buffer, 0, data as Uint32Array<ArrayBuffer>);
       return buffer;
     };
     for (const [l, p] of packed.entries()) {

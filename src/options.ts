@@ -2,7 +2,7 @@
  * The options of one GRU stack, their defaults, and the validation shared by the GPU path and the
  * CPU reference. `resolveOptions` turns what a caller wrote into a fully specified, frozen record.
  */
-import { GRUError, describe, fail } from './errors.js';
+import { GRUError, fail } from './errors.js';
 
 export type Direction = 'forward' | 'reverse' | 'bidirectional';
 export type GateOrder = 'rzn' | 'zrn';
@@ -54,7 +54,11 @@ export interface GRUOptions {
   activations?: [Activation, Activation];
   /** ONNX clip: each pre-activation (r, z and the whole argument of g) is clamped to [−clip, clip]. */
   clip?: number;
-  /** How weights are stored on the GPU. Only 'f32' is implemented in this version. */
+  /**
+   * How the recurrent weights are stored on the GPU (default 'f32'): 'f16' halves their bytes,
+   * 'int8' quarters them (per-row scale); both are unpacked in the shader with core WGSL, so they
+   * work on adapters without shader-f16. The input projection stays f32.
+   */
   weightFormat?: WeightFormat;
   /** Kernel schedule, default 'auto' (see `Schedule`). */
   schedule?: Schedule;
@@ -115,7 +119,7 @@ export interface ResolvedOptions {
   activations: readonly [ResolvedActivation, ResolvedActivation];
   /** 0 means no clipping. */
   clip: number;
-  weightFormat: 'f32';
+  weightFormat: WeightFormat;
   schedule: Schedule;
 }
 
@@ -220,11 +224,6 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     clip = o.clip;
   }
   const weightFormat = checkEnum<WeightFormat>('options.weightFormat', o.weightFormat, ['f32', 'f16', 'int8'], 'f32');
-  if (weightFormat !== 'f32') {
-    throw new GRUError(
-      `options.weightFormat: expected 'f32' (the only format implemented in this version), got ${describe(weightFormat)}`,
-    );
-  }
   const schedule = checkEnum<Schedule>('options.schedule', o.schedule, ['auto', 'stepwise', 'persistent'], 'auto');
   return Object.freeze({
     inputSize,

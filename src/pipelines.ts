@@ -6,7 +6,7 @@
 import projectionSource from '../shaders/projection.wgsl?raw';
 import recurrenceSource from '../shaders/recurrence.wgsl?raw';
 import type { ResolvedOptions } from './options.js';
-import { paddedHidden } from './weights.js';
+import { FORMAT_CODES, K_PER_PACK, paddedHidden } from './weights.js';
 
 /** GPUBufferUsage / GPUShaderStage / GPUMapMode values, so the library needs no WebGPU globals. */
 export const Usage = {
@@ -115,6 +115,8 @@ export function recurrenceConstants(o: ResolvedOptions, units: number): Record<s
     G_ALPHA: g.alpha,
     G_BETA: g.beta,
     CLIP: o.clip,
+    FORMAT: FORMAT_CODES[o.weightFormat],
+    KP: K_PER_PACK[o.weightFormat],
   };
 }
 

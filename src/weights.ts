@@ -3,7 +3,7 @@
  * validation, and the packing into the GPU layout the kernels read.
  */
 import { GRUError, fail } from './errors.js';
-import { checkKeys, type ResolvedOptions } from './options.js';
+import { checkKeys, type ResolvedOptions, type WeightFormat } from './options.js';
 
 export interface GRUWeights {
   /** [3H, inputSize of this layer]: layer 0: I, later layers: D·H. */
@@ -63,30 +63,78 @@ export function paddedHidden(H: number): number {
   return Math.ceil(H / 4) * 4;
 }
 
+/** k per weight pack of shaders/recurrence.wgsl: a vec4<u32> holds 1, 2 or 4 k of 4 units. */
+export const K_PER_PACK: Record<WeightFormat, number> = { f32: 1, f16: 2, int8: 4 };
+export const FORMAT_CODES: Record<WeightFormat, number> = { f32: 0, f16: 1, int8: 2 };
+
+/** Bytes of a layer's packed recurrent weights: packs, scales and b_hn. */
+export function recurrentBytes(o: ResolvedOptions): number {
+  const C = paddedHidden(o.hiddenSize) / 4;
+  const packs = Math.ceil(o.hiddenSize / K_PER_PACK[o.weightFormat]);
+  return 16 * o.numDirections * C * (packs * 3 + 3 + 1);
+}
+
+const f32Scratch = new Float32Array(1);
+const u32Scratch = new Uint32Array(f32Scratch.buffer);
+
+/** IEEE binary16 bits of x, rounded to nearest even (what pack2x16float would give). */
+export function toHalf(x: number): number {
+  f32Scratch[0] = x;
+  const bits = u32Scratch[0];
+  const sign = (bits >>> 16) & 0x8000;
+  const exponent = (bits >>> 23) & 0xff;
+  let mantissa = bits & 0x7fffff;
+  if (exponent === 0xff) return sign | 0x7c00 | (mantissa ? 0x200 : 0);
+  const e = exponent - 112; // rebias 127 → 15
+  if (e >= 0x1f) return sign | 0x7c00;
+  let shift = 13;
+  let base = e << 10;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    mantissa |= 0x800000;
+    shift = 14 - e;
+    base = 0;
+  }
+  let half = base + (mantissa >>> shift);
+  const rest = mantissa & ((1 << shift) - 1);
+  const middle = 1 << (shift - 1);
+  if (rest > middle || (rest === middle && half & 1)) half++;
+  return sign | half;
+}
+
 /**
  * The GPU layout of one layer (both directions), always in r, z, n order:
- * - `projection`: Wᵀ as [K][N] with N = D·3·H4 (column d·3H4 + gate·H4 + j; the columns from H to
- *   H4 of each block stay zero), then the folded bias [N]: b_ih for every gate, plus b_hh for r
- *   and z — and for n too when the reset gate comes first, because then b_hn sits outside
+ * - `projection` (f32): Wᵀ as [K][N] with N = D·3·H4 (column d·3H4 + gate·H4 + j; the columns from
+ *   H to H4 of each block stay zero), then the folded bias [N]: b_ih for every gate, plus b_hh for
+ *   r and z — and for n too when the reset gate comes first, because then b_hn sits outside
  *   r ⊙ (…). A vec4 of neighbouring columns is one load in shaders/projection.wgsl.
- * - `recurrent`: Uᵀ as [D][H(k)][3][H4] (an invocation of shaders/recurrence.wgsl reads the vec4
- *   of its 4 units, next to its neighbour's), then b_hn [D][H4], which only the reset-after
- *   kernels read.
+ * - `recurrent`: Uᵀ in packs of 16 bytes, [D][⌈H/KP⌉][3][C]: the weights of KP consecutive k for
+ *   the 4 units of block c (f32: 1 k; f16: 2 k as pack2x16float pairs; int8: 4 k, each a u32 of 4
+ *   snorm bytes, q = round(127·w / max|row|)), so an invocation of shaders/recurrence.wgsl reads
+ *   its 4 units next to its neighbour's; then per-unit scales [D][3][C] (int8: max |row|, else
+ *   1) and b_hn [D][C] as f32, which only the reset-after kernels read. The input projection
+ *   stays f32 in every format: it is read once per 32-row tile, the recurrence once per step.
  */
 export function packLayer(
   o: ResolvedOptions,
   weights: readonly GRUWeights[],
   layer: number,
-): { projection: Float32Array; recurrent: Float32Array } {
+): { projection: Float32Array; recurrent: Uint32Array } {
   const H = o.hiddenSize;
   const H4 = paddedHidden(H);
+  const C = H4 / 4;
   const D = o.numDirections;
   const K = layerInputSize(o, layer);
   const N = D * 3 * H4;
+  const KP = K_PER_PACK[o.weightFormat];
+  const packs = Math.ceil(H / KP);
   const blocks = gateBlocks(o.gateOrder);
   const source = [blocks.r, blocks.z, blocks.n];
   const projection = new Float32Array(K * N + N);
-  const recurrent = new Float32Array(D * H * 3 * H4 + D * H4);
+  const recurrent = new Uint32Array(recurrentBytes(o) / 4);
+  const floats = new Float32Array(recurrent.buffer);
+  const scaleBase = D * packs * 3 * C * 4;
+  const biasBase = scaleBase + D * 3 * C * 4;
   for (let d = 0; d < D; d++) {
     const w = weights[layer * D + d];
     for (let gate = 0; gate < 3; gate++) {
@@ -97,12 +145,34 @@ export function packLayer(
         for (let k = 0; k < K; k++) projection[k * N + col] = w.weightIh[row + k];
         const foldHh = gate < 2 || !o.resetAfter;
         projection[K * N + col] = (w.biasIh?.[src + j] ?? 0) + (foldHh ? (w.biasHh?.[src + j] ?? 0) : 0);
+
         const urow = (src + j) * H;
-        for (let k = 0; k < H; k++) recurrent[((d * H + k) * 3 + gate) * H4 + j] = w.weightHh[urow + k];
+        let scale = 1;
+        if (o.weightFormat === 'int8') {
+          scale = 0;
+          for (let k = 0; k < H; k++) scale = Math.max(scale, Math.abs(w.weightHh[urow + k]));
+        }
+        floats[scaleBase + (d * 3 + gate) * H4 + j] = scale;
+        const c = j >> 2;
+        const e = j & 3;
+        for (let k = 0; k < H; k++) {
+          const pack = (((d * packs + Math.floor(k / KP)) * 3 + gate) * C + c) * 4;
+          const i = k % KP;
+          const value = w.weightHh[urow + k];
+          if (o.weightFormat === 'f32') {
+            floats[pack + e] = value;
+          } else if (o.weightFormat === 'f16') {
+            // word 2i + (e >> 1), low half for even units
+            recurrent[pack + 2 * i + (e >> 1)] |= toHalf(value) << ((e & 1) * 16);
+          } else {
+            const q = scale > 0 ? Math.max(-127, Math.min(127, Math.round((value / scale) * 127))) : 0;
+            recurrent[pack + i] |= (q & 0xff) << (e * 8);
+          }
+        }
       }
     }
     if (o.resetAfter) {
-      for (let j = 0; j < H; j++) recurrent[D * H * 3 * H4 + d * H4 + j] = w.biasHh?.[blocks.n * H + j] ?? 0;
+      for (let j = 0; j < H; j++) floats[biasBase + d * H4 + j] = w.biasHh?.[blocks.n * H + j] ?? 0;
     }
   }
   return { projection, recurrent };

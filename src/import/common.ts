@@ -22,10 +22,23 @@ export interface ImportedGRU {
   initialH?: Float32Array;
   /** [B] when the model holds constant sequence lengths (ONNX `sequence_lens`); pass it as `seqLengths`. */
   seqLengths?: Int32Array;
-  /** ONNX only: the GRU node's input and output value names ('' for an absent optional one). */
-  onnx?: { inputs: string[]; outputs: string[] };
+  /** ONNX only: where the node sits in the graph. */
+  onnx?: ONNXNodeInfo;
   /** Keras / TensorFlow.js only: what the layer returns, beyond what `GRU.forward` computes. */
   keras?: KerasOutputInfo;
+}
+
+/** The graph around an imported ONNX GRU node. */
+export interface ONNXNodeInfo {
+  /** The node's input value names: X, W, R, B, sequence_lens, initial_h ('' for an absent optional one). */
+  inputs: string[];
+  /** Y, Y_h ('' when unused). */
+  outputs: string[];
+  /** The graph value that feeds initial_h when it is computed at run time (a graph input, a Slice of
+   * one, …; not a constant, not zeros): the caller passes its value as `h0`. */
+  initialHFrom?: string;
+  /** Likewise for sequence_lens: the caller passes its value as `seqLengths`. */
+  sequenceLensFrom?: string;
 }
 
 /**

@@ -26,8 +26,6 @@ const BAD_OPTIONS: [string, unknown, RegExp][] = [
   ['activation alpha', { ...base, activations: ['sigmoid', { name: 'elu', alpha: NaN }] }, /^options\.activations\[1\]\.alpha: expected a finite number, got NaN$/],
   ['activation key', { ...base, activations: ['sigmoid', { name: 'elu', gamma: 1 }] }, /^options\.activations\[1\]: unknown option "gamma"/],
   ['clip', { ...base, clip: -1 }, /^options\.clip: expected a finite number > 0, got -1$/],
-  ['weightFormat f16', { ...base, weightFormat: 'f16' }, /^options\.weightFormat: expected 'f32' \(the only format implemented in this version\), got "f16"$/],
-  ['weightFormat int8', { ...base, weightFormat: 'int8' }, /^options\.weightFormat: expected 'f32' .*got "int8"$/],
   ['weightFormat other', { ...base, weightFormat: 'bf16' }, /^options\.weightFormat: expected one of 'f32', 'f16', 'int8', got "bf16"$/],
 ];
 

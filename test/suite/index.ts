@@ -2,6 +2,7 @@
 import { activationCases } from './activations.js';
 import { dispatchCases } from './dispatches.js';
 import { errorCases } from './errors.js';
+import { formatCases } from './formats.js';
 import { fixtureInventoryCase, goldenCases } from './golden.js';
 import { largeCases } from './large.js';
 import { leakCases } from './leaks.js';
@@ -16,6 +17,7 @@ export const cases: Case[] = [
   ...activationCases,
   ...streamingCases,
   ...dispatchCases,
+  ...formatCases,
   ...errorCases,
   ...leakCases,
   ...largeCases,
