@@ -5,3 +5,4 @@ export { GRUError } from './errors.js';
 export type { RunArgs } from './args.js';
 export type { Activation, Direction, GateOrder, GRUOptions, ParametricActivationName, Schedule, WeightFormat } from './options.js';
 export type { GRUWeights } from './weights.js';
+export * from './import/index.js';

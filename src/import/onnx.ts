@@ -671,12 +671,17 @@ export function fromONNX(bytes: Uint8Array, options: FromONNXOptions = {}): Impo
     const initializers = new Map<string, ProtoMessage>();
     for (const t of graph.messages(5, 'initializer')) initializers.set(t.string(8, 'name') ?? '', t);
     const graphInputs = new Set(graph.messages(11, 'input').map((v) => v.string(1, 'name') ?? ''));
+    // declared types (graph inputs, outputs, value_info), decoded only for the GRU inputs X
+    const declared = new Map<string, ProtoMessage>();
+    for (const field of [13, 12, 11] as const) {
+      for (const v of graph.messages(field, field === 11 ? 'input' : field === 12 ? 'output' : 'value_info')) declared.set(v.string(1, 'name') ?? '', v);
+    }
     const producers = new Map<string, Node>();
     for (const n of nodes) for (const o of n.outputs) if (o !== '') producers.set(o, n);
     const constants = new Constants(initializers, producers, graphInputs, given);
     return nodes
       .filter((n) => n.opType === 'GRU' && (n.domain === '' || n.domain === 'ai.onnx'))
-      .map((n) => importNode(n, constants));
+      .map((n) => importNode(n, constants, declared));
   });
 }
 
@@ -711,7 +716,15 @@ function givenTensors(options: unknown): Map<string, Value> {
   return out;
 }
 
-function importNode(node: Node, constants: Constants): ImportedGRU {
+/** The static dims of a value's declared tensor type (null for a symbolic one), if it has one. */
+function declaredDims(info: ProtoMessage | undefined): (number | null)[] | undefined {
+  const tensor = info?.message(2, 'type')?.message(1, 'tensor_type');
+  const shape = tensor?.message(2, 'shape');
+  if (!shape) return undefined;
+  return shape.messages(1, 'dim').map((d) => (d.has(1) ? (d.varint(1, 'dim_value') ?? null) : null));
+}
+
+function importNode(node: Node, constants: Constants, declared: Map<string, ProtoMessage>): ImportedGRU {
   const label = node.name || node.outputs.find((o) => o !== '') || `#${node.index}`;
   const where = `ONNX GRU node ${JSON.stringify(label)}`;
   const attrs = new Attributes(node.attributes, where);
@@ -766,8 +779,12 @@ function importNode(node: Node, constants: Constants): ImportedGRU {
     throw new GRUError(`${tensorLabel(1)}: expected shape [${D}, ${h}, input_size] (num_directions, 3·hidden_size, input_size), got ${formatShape(W.dims)}`);
   }
   const H = hiddenAttr ?? W.dims[1]! / 3;
-  const I = W.dims[2]!;
-  expectShape(1, W, [D, 3 * H, I], `num_directions, 3·hidden_size, input_size with hidden_size = ${H}`);
+  // input_size: from X's declared shape when the graph states it, else from W
+  const xDims = declaredDims(declared.get(inputName(0)));
+  const xI = xDims?.length === 3 ? xDims[2] : null;
+  const I = xI ?? W.dims[2]!;
+  const inputNote = xI !== null && xI !== undefined ? `, input_size = ${I} from X's declared shape ${formatShape(xDims!.map((d) => d ?? '?') as number[])}` : '';
+  expectShape(1, W, [D, 3 * H, I], `num_directions, 3·hidden_size, input_size with hidden_size = ${H}${inputNote}`);
   const R = constant(2, true)!;
   expectShape(2, R, [D, 3 * H, H], `num_directions, 3·hidden_size, hidden_size with hidden_size = ${H}`);
   const B = constant(3, false);

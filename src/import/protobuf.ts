@@ -34,9 +34,10 @@ export function readVarint(bytes: Uint8Array, pos: number, end: number, path: st
   let value = 0;
   let multiplier = 1;
   let big: bigint | undefined;
+  const start = pos;
   for (let i = 0; ; i++) {
-    if (pos >= end) throw new GRUError(`${path}: truncated varint at byte ${pos} (the data ends at byte ${end})`);
-    if (i === 10) throw new GRUError(`${path}: varint at byte ${pos - 10} is longer than 10 bytes (corrupted data)`);
+    if (pos >= end) throw new GRUError(`${path}: truncated varint at byte ${start} (the data ends at byte ${end})`);
+    if (i === 10) throw new GRUError(`${path}: varint at byte ${start} is longer than 10 bytes (corrupted data)`);
     const b = bytes[pos++]!;
     if (i < 7) {
       value += (b & 0x7f) * multiplier;

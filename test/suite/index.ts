@@ -4,6 +4,7 @@ import { dispatchCases } from './dispatches.js';
 import { errorCases } from './errors.js';
 import { formatCases } from './formats.js';
 import { fixtureInventoryCase, goldenCases } from './golden.js';
+import { importCases } from './import.js';
 import { largeCases } from './large.js';
 import { leakCases } from './leaks.js';
 import { matrixCases } from './matrix.js';
@@ -21,4 +22,5 @@ export const cases: Case[] = [
   ...errorCases,
   ...leakCases,
   ...largeCases,
+  ...importCases,
 ];
