@@ -322,9 +322,9 @@ export function fromTFJSLayersModel(
 }
 
 /** The kernel, recurrent_kernel and bias specs of one (sub)layer, matched by name. */
-function weightsOf(specs: WeightSpec[], where: string, pick: (s: WeightSpec) => boolean): Record<'kernel' | 'recurrent_kernel' | 'bias', WeightSpec | undefined> {
+function weightsOf(specs: WeightSpec[], where: string): Record<'kernel' | 'recurrent_kernel' | 'bias', WeightSpec | undefined> {
   const out: Record<string, WeightSpec | undefined> = {};
-  for (const s of specs.filter(pick)) {
+  for (const s of specs) {
     const role = s.segments[s.segments.length - 1]!;
     if (role !== 'kernel' && role !== 'recurrent_kernel' && role !== 'bias') continue;
     if (out[role]) throw new GRUError(`${where}: two weights could be its ${role}: ${JSON.stringify(out[role]!.name)} and ${JSON.stringify(s.name)}`);
@@ -382,7 +382,7 @@ function importLayer(found: Found, specs: WeightSpec[], data: Uint8Array, hardSi
   let resetAfter: boolean | undefined;
   const weights: GRUWeights[] = groups.map((group, d) => {
     const sub = found.layers.length === 2 ? `${where} (${d === 0 ? 'forward' : 'backward'} layer)` : where;
-    const w = weightsOf(group, sub, () => true);
+    const w = weightsOf(group, sub);
     const names = mine.map((s) => JSON.stringify(s.name)).join(', ') || 'none';
     if (!w.kernel || !w.recurrent_kernel) {
       throw new GRUError(`${sub}: no ${w.kernel ? 'recurrent_kernel' : 'kernel'} in weightsManifest (weights named after the layer: ${names})`);
