@@ -32,16 +32,19 @@
 //
 // Bindings (group 0, per layer):
 //   0  G    read   [T][B][D][3][H4] projection, gates r, z, n, time-major (vec4s)
-//   1  U    read   Uᵀ as [D][⌈H/KP⌉][3][C] packs, each a vec4<u32> holding the weights of KP
+//   1  U    read   the layer's weights: Uᵀ as [D][⌈H/KP⌉][3][C] packs, each a vec4<u32> holding the weights of KP
 //                  consecutive k for the 4 units of a block (FORMAT 0: f32 bits, KP = 1;
 //                  1: f16 pairs, KP = 2; 2: int8 snorm, KP = 4); then the per-unit scales
-//                  [D][3][C] (int8: the row's max |w|; else 1) and b_hn [D][C], both f32 vec4s
+//                  [D][3][C] (int8: the row's max |w|; else 1) and b_hn [D][C], both f32 vec4s;
+//                  at vec4 p.wOffset the input projection Wᵀ and bias (sequence_input_* only)
 //   2  S    rw     [3][L·D][B][H] state: slots 0 and 1 ping-pong h, slot 2 holds r ⊙ h;
 //                  then [B] sequence lengths (as f32: exact below 2^24)
 //   3  Y    rw     layer output, (t, b) at t·outStrideT + b·outStrideB, direction d at d·H
 //   4  p    uniform per-layer sizes
-// Group 1 (stepwise only): the per-step uniform (s, parity) at a dynamic offset, so that one
-// command encoder holds every step with no writeBuffer between dispatches.
+//   5  X    read   the layer input (sequence_input_* only, which use no G)
+// Group 1: the per-step uniform (s, parity) at a dynamic offset, so that one command encoder
+// holds every step (or chunk of steps, for the persistent kernels) with no writeBuffer between
+// dispatches.
 // Overrides: H, D, WG, FORMAT and KP, the two activations (code, alpha, beta) and CLIP.
 // Packed weights cut the bytes and the number of loads per FMA (on SwiftShader the loads are
 // the cost): f16 halves both, int8 quarters them; unpack2x16float and unpack4x8snorm are core
@@ -55,7 +58,11 @@ struct Params {
   dirBase: u32,       // 1 when the only direction is 'reverse', else 0
   outStrideT: u32,
   outStrideB: u32,
-  _pad: u32,
+  inStrideT: u32,     // sequence_input_*: X offset of step t
+  inStrideB: u32,     // sequence_input_*: X offset of batch row b
+  wOffset: u32,       // sequence_input_*: vec4 index of Wᵀ in the weight buffer
+  _pad0: u32,
+  _pad1: u32,
 }
 
 struct Step {
@@ -390,13 +397,31 @@ fn step_update(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_
 
 // ---------------------------------------------------------------------------------------------
 // Persistent kernels: workgroup (0, b, d) runs every step of row b, direction d. Invocation i
-// owns unit blocks i, i+WG, …; h lives in workgroup memory (ping-pong halves of hq), read as a
-// broadcast scalar per k. Parallelism is only B·D workgroups, so the host picks this schedule
-// when that is enough or when per-dispatch overhead would dominate.
-// The row's length is read through workgroupUniformLoad so the step loop stays uniform.
+// owns unit blocks i, i+WG, …; h lives in workgroup memory (ping-pong thirds 0 and 1 of hq,
+// r ⊙ h in third 2), read as a broadcast scalar per k. Parallelism is only B·D workgroups, so the
+// host picks these when that is enough or when per-dispatch overhead would dominate.
+// - sequence_*: the gate inputs come from G (one projection dispatch per layer before);
+// - sequence_input_*: the projection is fused in — x_t is staged in workgroup memory and each
+//   invocation computes W·x_t + b for its own units — so a layer is ONE dispatch, and a
+//   one-layer GRU one dispatch per forward. Wᵀ [K][D·3·H4] and its bias are read from the
+//   layer's weight buffer at vec4 offset p.wOffset (shaders/projection.wgsl's layout).
+// Each invocation writes the gate inputs of its own unit blocks to giq and reads back only
+// those, so staging them needs no barrier. The row's length comes through workgroupUniformLoad
+// so the step loop stays uniform.
+// A dispatch runs at most CHUNK steps, from step st.s (group 1, as for stepwise), reading h from
+// state slot st.parity and leaving it in the other. Mesa's llvmpipe caps a loop at 65 535
+// iterations (its count seems to advance with the nested loops too): single dispatches of these
+// kernels stopped, leaving zeros, after about 9 400 and 13 100 steps. Sequences up to CHUNK
+// steps stay one dispatch per layer.
 
-var<workgroup> hq: array<f32, 2 * H4>;   // h of this row: halves `cur` and 1 − cur
-var<workgroup> rq: array<f32, H4>;       // r ⊙ h, reset-first only
+override CHUNK: u32 = 2048u;
+
+override XK: u32 = 1u;                      // sequence_input_*: the layer's input width K
+@group(0) @binding(5) var<storage, read> X: array<f32>;   // sequence_input_*: the layer input
+
+var<workgroup> hq: array<f32, 3 * H4>;      // h of this row: thirds `cur` and 1 − cur; r ⊙ h: third 2
+var<workgroup> giq: array<vec4<f32>, 3 * C>; // gate inputs r, z, n of each unit block
+var<workgroup> xq: array<f32, XK>;          // x_t, sequence_input_* only
 var<workgroup> lenq: u32;
 
 // Units past H stay 0, so the padding of a weight pack (zero weights) never meets inf or NaN.
@@ -404,23 +429,56 @@ fn mask_units(c: u32, v: vec4<f32>) -> vec4<f32> {
   return select(v, vec4<f32>(0.0), vec4<u32>(4u * c) + vec4<u32>(0u, 1u, 2u, 3u) >= vec4<u32>(H));
 }
 
-fn hq_units(half: u32, c: u32) -> vec4<f32> {
-  let i = half * H4 + 4u * c;
+fn hq_units(third: u32, c: u32) -> vec4<f32> {
+  let i = third * H4 + 4u * c;
   return vec4<f32>(hq[i], hq[i + 1u], hq[i + 2u], hq[i + 3u]);
 }
 
-fn set_hq_units(half: u32, c: u32, v: vec4<f32>) {
-  let i = half * H4 + 4u * c;
+fn set_hq_units(third: u32, c: u32, v: vec4<f32>) {
+  let i = third * H4 + 4u * c;
   hq[i] = v.x;
   hq[i + 1u] = v.y;
   hq[i + 2u] = v.z;
   hq[i + 3u] = v.w;
 }
 
-// Loads h0 into half 0 (zero padding past H) and returns the row's length, uniformly.
+// U_gate · v for unit block c, v = third `third` of hq, scaled (int8).
+fn recurrent_dot(d: u32, gate: u32, c: u32, third: u32) -> vec4<f32> {
+  var acc = vec4<f32>(0.0);
+  for (var kp = 0u; kp < KPACKS; kp++) {
+    let w = U[u_index(d, kp, gate, c)];
+    for (var i = 0u; i < KP; i++) {
+      acc += unpack_weights(w, i) * hq[third * H4 + kp * KP + i];
+    }
+  }
+  return row_scale(d, gate, c) * acc;
+}
+
+// U_r·h, U_z·h and U_n·h together, sharing each load of h.
+fn recurrent_dot3(d: u32, c: u32, third: u32) -> array<vec4<f32>, 3> {
+  var ar = vec4<f32>(0.0);
+  var az = vec4<f32>(0.0);
+  var an = vec4<f32>(0.0);
+  for (var kp = 0u; kp < KPACKS; kp++) {
+    let w = u_index(d, kp, 0u, c);
+    let pr = U[w];
+    let pz = U[w + C];
+    let pn = U[w + 2u * C];
+    for (var i = 0u; i < KP; i++) {
+      let hk = hq[third * H4 + kp * KP + i];
+      ar += unpack_weights(pr, i) * hk;
+      az += unpack_weights(pz, i) * hk;
+      an += unpack_weights(pn, i) * hk;
+    }
+  }
+  return array<vec4<f32>, 3>(row_scale(d, 0u, c) * ar, row_scale(d, 1u, c) * az, row_scale(d, 2u, c) * an);
+}
+
+// Loads h from state slot st.parity into third 0 (zero padding past H) and returns the end of
+// this dispatch's steps for the row, min(len, st.s + CHUNK), uniformly.
 fn sequence_begin(lid: u32, d: u32, b: u32) -> u32 {
   for (var c = lid; c < C; c += WG) {
-    set_hq_units(0u, c, load_units(0u, d, b, c));
+    set_hq_units(0u, c, load_units(st.parity, d, b, c));
   }
   if (lid == 0u) {
     lenq = seq_len(b);
@@ -428,14 +486,14 @@ fn sequence_begin(lid: u32, d: u32, b: u32) -> u32 {
   return workgroupUniformLoad(&lenq);
 }
 
-// Zeros the outputs past the row's end and stores its final state where the stepwise schedule
-// would leave it: state slot steps % 2.
+// Zeros the outputs at times past the row's end that fall in this chunk, and stores the state
+// in the other slot for the next chunk (or as hN).
 fn sequence_end(lid: u32, d: u32, b: u32, len: u32, cur: u32) {
   for (var c = lid; c < C; c += WG) {
-    for (var t = len; t < p.steps; t++) {
+    for (var t = max(len, st.s); t < min(p.steps, st.s + CHUNK); t++) {
       store_output(t, b, d, c, vec4<f32>(0.0));
     }
-    store_units(p.steps % 2u, d, b, c, hq_units(cur, c));
+    store_units(1u - st.parity, d, b, c, hq_units(cur, c));
   }
 }
 
@@ -443,88 +501,113 @@ fn sequence_time(s: u32, len: u32, d: u32) -> u32 {
   return select(s, len - 1u - s, is_reverse(d));
 }
 
+// One step, reset after, from the gate inputs in giq; ends with the step's barrier.
+fn sequence_step_after(lid: u32, d: u32, b: u32, t: u32, cur: u32) {
+  for (var c = lid; c < C; c += WG) {
+    let u = recurrent_dot3(d, c, cur);
+    let r = gate_f(giq[3u * c] + u[0]);
+    let z = gate_f(giq[3u * c + 1u] + u[1]);
+    let n = gate_g(giq[3u * c + 2u] + r * (u[2] + bias_hn(d, c)));
+    let h = mask_units(c, blend(z, n, hq_units(cur, c)));
+    set_hq_units(1u - cur, c, h);
+    store_output(t, b, d, c, h);
+  }
+  workgroupBarrier();
+}
+
+// One step, reset first: r ⊙ h for every unit, a barrier, then z, n and the blend.
+fn sequence_step_first(lid: u32, d: u32, b: u32, t: u32, cur: u32) {
+  for (var c = lid; c < C; c += WG) {
+    let r = gate_f(giq[3u * c] + recurrent_dot(d, 0u, c, cur));
+    set_hq_units(2u, c, r * hq_units(cur, c));
+  }
+  workgroupBarrier();
+  for (var c = lid; c < C; c += WG) {
+    let z = gate_f(giq[3u * c + 1u] + recurrent_dot(d, 1u, c, cur));
+    let n = gate_g(giq[3u * c + 2u] + recurrent_dot(d, 2u, c, 2u));
+    let h = mask_units(c, blend(z, n, hq_units(cur, c)));
+    set_hq_units(1u - cur, c, h);
+    store_output(t, b, d, c, h);
+  }
+  workgroupBarrier();
+}
+
+// Gate inputs from G for the invocation's own unit blocks.
+fn stage_projection(lid: u32, d: u32, b: u32, t: u32) {
+  for (var c = lid; c < C; c += WG) {
+    for (var gate = 0u; gate < 3u; gate++) {
+      giq[3u * c + gate] = G[g_index(t, b, d, gate, c)];
+    }
+  }
+}
+
+// x_t into xq (all invocations), a barrier, then W·x_t + b for the invocation's own unit blocks.
+fn stage_input(lid: u32, d: u32, b: u32, t: u32) {
+  for (var k = lid; k < XK; k += WG) {
+    xq[k] = X[t * p.inStrideT + b * p.inStrideB + k];
+  }
+  workgroupBarrier();
+  let n4 = D * 3u * C;
+  for (var c = lid; c < C; c += WG) {
+    for (var gate = 0u; gate < 3u; gate++) {
+      let col = p.wOffset + (d * 3u + gate) * C + c;
+      var acc = bitcast<vec4<f32>>(U[col + XK * n4]);
+      for (var k = 0u; k < XK; k++) {
+        acc += bitcast<vec4<f32>>(U[col + k * n4]) * xq[k];
+      }
+      giq[3u * c + gate] = acc;
+    }
+  }
+}
+
 @compute @workgroup_size(WG, 1, 1)
 fn sequence_fused(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
-  let b = wid.y;
-  let d = wid.z;
-  let len = sequence_begin(lid.x, d, b);
+  let len = sequence_begin(lid.x, wid.z, wid.y);
   var cur = 0u;
-  for (var s = 0u; s < len; s++) {
-    let t = sequence_time(s, len, d);
-    for (var c = lid.x; c < C; c += WG) {
-      var ar = vec4<f32>(0.0);
-      var az = vec4<f32>(0.0);
-      var an = vec4<f32>(0.0);
-      for (var kp = 0u; kp < KPACKS; kp++) {
-        let w = u_index(d, kp, 0u, c);
-        let pr = U[w];
-        let pz = U[w + C];
-        let pn = U[w + 2u * C];
-        for (var i = 0u; i < KP; i++) {
-          let hk = hq[cur * H4 + kp * KP + i];
-          ar += unpack_weights(pr, i) * hk;
-          az += unpack_weights(pz, i) * hk;
-          an += unpack_weights(pn, i) * hk;
-        }
-      }
-      let r = gate_f(G[g_index(t, b, d, 0u, c)] + row_scale(d, 0u, c) * ar);
-      let z = gate_f(G[g_index(t, b, d, 1u, c)] + row_scale(d, 1u, c) * az);
-      let n = gate_g(G[g_index(t, b, d, 2u, c)] + r * (row_scale(d, 2u, c) * an + bias_hn(d, c)));
-      let h = mask_units(c, blend(z, n, hq_units(cur, c)));
-      set_hq_units(1u - cur, c, h);
-      store_output(t, b, d, c, h);
-    }
+  for (var s = st.s; s < min(len, st.s + CHUNK); s++) {
+    let t = sequence_time(s, len, wid.z);
+    stage_projection(lid.x, wid.z, wid.y, t);
+    sequence_step_after(lid.x, wid.z, wid.y, t, cur);
     cur = 1u - cur;
-    workgroupBarrier();
   }
-  sequence_end(lid.x, d, b, len, cur);
+  sequence_end(lid.x, wid.z, wid.y, len, cur);
 }
 
 @compute @workgroup_size(WG, 1, 1)
 fn sequence_reset_first(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
-  let b = wid.y;
-  let d = wid.z;
-  let len = sequence_begin(lid.x, d, b);
+  let len = sequence_begin(lid.x, wid.z, wid.y);
   var cur = 0u;
-  for (var s = 0u; s < len; s++) {
-    let t = sequence_time(s, len, d);
-    for (var c = lid.x; c < C; c += WG) {
-      var ar = vec4<f32>(0.0);
-      for (var kp = 0u; kp < KPACKS; kp++) {
-        let pr = U[u_index(d, kp, 0u, c)];
-        for (var i = 0u; i < KP; i++) {
-          ar += unpack_weights(pr, i) * hq[cur * H4 + kp * KP + i];
-        }
-      }
-      let rh = gate_f(G[g_index(t, b, d, 0u, c)] + row_scale(d, 0u, c) * ar) * hq_units(cur, c);
-      let i = 4u * c;
-      rq[i] = rh.x;
-      rq[i + 1u] = rh.y;
-      rq[i + 2u] = rh.z;
-      rq[i + 3u] = rh.w;
-    }
-    workgroupBarrier();
-    for (var c = lid.x; c < C; c += WG) {
-      var az = vec4<f32>(0.0);
-      var an = vec4<f32>(0.0);
-      for (var kp = 0u; kp < KPACKS; kp++) {
-        let w = u_index(d, kp, 1u, c);
-        let pz = U[w];
-        let pn = U[w + C];
-        for (var i = 0u; i < KP; i++) {
-          let k = kp * KP + i;
-          az += unpack_weights(pz, i) * hq[cur * H4 + k];
-          an += unpack_weights(pn, i) * rq[k];
-        }
-      }
-      let z = gate_f(G[g_index(t, b, d, 1u, c)] + row_scale(d, 1u, c) * az);
-      let n = gate_g(G[g_index(t, b, d, 2u, c)] + row_scale(d, 2u, c) * an);
-      let h = mask_units(c, blend(z, n, hq_units(cur, c)));
-      set_hq_units(1u - cur, c, h);
-      store_output(t, b, d, c, h);
-    }
+  for (var s = st.s; s < min(len, st.s + CHUNK); s++) {
+    let t = sequence_time(s, len, wid.z);
+    stage_projection(lid.x, wid.z, wid.y, t);
+    sequence_step_first(lid.x, wid.z, wid.y, t, cur);
     cur = 1u - cur;
-    workgroupBarrier();
   }
-  sequence_end(lid.x, d, b, len, cur);
+  sequence_end(lid.x, wid.z, wid.y, len, cur);
+}
+
+@compute @workgroup_size(WG, 1, 1)
+fn sequence_input_fused(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  let len = sequence_begin(lid.x, wid.z, wid.y);
+  var cur = 0u;
+  for (var s = st.s; s < min(len, st.s + CHUNK); s++) {
+    let t = sequence_time(s, len, wid.z);
+    stage_input(lid.x, wid.z, wid.y, t);
+    sequence_step_after(lid.x, wid.z, wid.y, t, cur);
+    cur = 1u - cur;
+  }
+  sequence_end(lid.x, wid.z, wid.y, len, cur);
+}
+
+@compute @workgroup_size(WG, 1, 1)
+fn sequence_input_reset_first(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  let len = sequence_begin(lid.x, wid.z, wid.y);
+  var cur = 0u;
+  for (var s = st.s; s < min(len, st.s + CHUNK); s++) {
+    let t = sequence_time(s, len, wid.z);
+    stage_input(lid.x, wid.z, wid.y, t);
+    sequence_step_first(lid.x, wid.z, wid.y, t, cur);
+    cur = 1u - cur;
+  }
+  sequence_end(lid.x, wid.z, wid.y, len, cur);
 }

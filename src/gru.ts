@@ -6,9 +6,9 @@
  */
 import { checkFloatArray, checkRunArgs, checkSizes, inputShape, RUN_ARG_KEYS, stateShape, type RunArgs } from './args.js';
 import { GRUError, describe, fail } from './errors.js';
-import { resolveOptions, SCHEDULES, type GRUOptions, type ResolvedOptions } from './options.js';
-import { deviceKernels, MAP_READ_MODE, recurrencePipelines, sequenceWorkgroupBytes, Usage } from './pipelines.js';
-import { checkBinding, Plan, writeFloats, type Kernels, type LayerBuffers, type ResolvedSchedule, type StepSlot } from './plan.js';
+import { resolveOptions, SCHEDULES, type GRUOptions, type ResolvedOptions, type Schedule } from './options.js';
+import { deviceKernels, fittingSchedules, layerWidths, MAP_READ_MODE, PERSISTENT_CHUNK, persistentBytes, recurrencePipelines, Usage } from './pipelines.js';
+import { checkBinding, Plan, writeFloats, type Kernels, type LayerBuffers, type StepSlot } from './plan.js';
 import type { GRUResult } from './reference.js';
 import { layerInputSize, packLayer, paddedHidden, recurrentBytes, validateWeights, type GRUWeights } from './weights.js';
 
@@ -77,12 +77,17 @@ async function readBack(
 }
 
 /**
- * The schedule 'auto' picks. Persistent runs B·D workgroups for the whole sequence and saves a
- * dispatch per step; stepwise spreads each step over ⌈H/64⌉·⌈B/4⌉·D workgroups and reads each
- * weight once per 4 rows. See bench/NOTES.md for the measurements behind the threshold.
+ * The schedule 'auto' picks among those the device can run. The persistent schedules run B·D
+ * workgroups for the whole sequence and save a dispatch per step; stepwise spreads each step over
+ * ⌈H/256⌉·⌈B/4⌉·D workgroups and reads each weight once per 4 rows. See bench/NOTES.md for the
+ * measurements behind the threshold.
  */
-export function chooseSchedule(o: ResolvedOptions, steps: number, batch: number): ResolvedSchedule {
-  return batch * o.numDirections <= 8 || steps > 4 * batch ? 'persistent' : 'stepwise';
+export function chooseSchedule(o: ResolvedOptions, steps: number, batch: number, available: readonly Schedule[]): Schedule {
+  if (batch * o.numDirections <= 8 || steps > 4 * batch) {
+    if (available.includes('persistent')) return 'persistent';
+    if (available.includes('persistent-split')) return 'persistent-split';
+  }
+  return 'stepwise';
 }
 
 export class GRU {
@@ -99,6 +104,8 @@ export class GRU {
     options: ResolvedOptions,
     layers: LayerBuffers[],
     private readonly kernels: Kernels,
+    /** The schedules compiled for this GRU (all that fit the device, or the forced one). */
+    private readonly available: readonly Schedule[],
   ) {
     this.options = options;
     this.layers = layers;
@@ -112,40 +119,46 @@ export class GRU {
     const o = resolveOptions(options);
     const w = validateWeights(o, weights);
     const limits = device.limits;
-    const sequenceBytes = sequenceWorkgroupBytes(o);
-    if (o.schedule === 'persistent' && sequenceBytes > limits.maxComputeWorkgroupStorageSize) {
+    const fitting = fittingSchedules(device, o);
+    if (o.schedule !== 'auto' && !fitting.includes(o.schedule)) {
+      const bytes = persistentBytes(o, o.schedule === 'persistent' ? Math.max(...layerWidths(o)) : 0);
       throw new GRUError(
-        `options.schedule: 'persistent' with hiddenSize ${o.hiddenSize} needs ${sequenceBytes} bytes of workgroup memory, ` +
+        `options.schedule: '${o.schedule}' with hiddenSize ${o.hiddenSize} needs ${bytes} bytes of workgroup memory, ` +
           `over this device's maxComputeWorkgroupStorageSize (${limits.maxComputeWorkgroupStorageSize}); use 'auto' or 'stepwise'`,
       );
     }
+    const available = o.schedule === 'auto' ? fitting : [o.schedule];
     if (limits.maxStorageBuffersPerShaderStage < 4) {
       throw new GRUError(`device: expected maxStorageBuffersPerShaderStage ≥ 4, got ${limits.maxStorageBuffersPerShaderStage}`);
     }
     const H = o.hiddenSize;
     const D = o.numDirections;
+    // One buffer per layer: the packed Uᵀ, then Wᵀ and its bias at an aligned offset.
+    const align = Math.max(16, limits.minStorageBufferOffsetAlignment);
+    const projectionOffset = Math.ceil(recurrentBytes(o) / align) * align;
     for (let l = 0; l < o.numLayers; l++) {
-      const N = D * 3 * paddedHidden(H);
-      checkBinding(device, `layer ${l}'s input weights [K, D·3H]`, (layerInputSize(o, l) + 1) * N * F32, 'weights');
-      checkBinding(device, `layer ${l}'s recurrent weights [D, H, 3H]`, recurrentBytes(o), 'weights');
+      const projectionBytes = (layerInputSize(o, l) + 1) * D * 3 * paddedHidden(H) * F32;
+      checkBinding(device, `layer ${l}'s weights (U [D, H, 3H] and W [K, D·3H])`, projectionOffset + projectionBytes, 'weights');
     }
     const packed = Array.from({ length: o.numLayers }, (_, l) => packLayer(o, w, l));
 
     device.pushErrorScope('out-of-memory');
     device.pushErrorScope('validation');
-    const layers: LayerBuffers[] = [];
-    const upload = (label: string, data: Float32Array | Uint32Array) => {
-      const buffer = device.createBuffer({ label: `webgpu-gru ${label}`, size: data.byteLength, usage: Usage.STORAGE | Usage.COPY_DST });
-      device.queue.writeBuffer(buffer, 0, data as Uint32Array<ArrayBuffer>);
-      return buffer;
-    };
-    for (const [l, p] of packed.entries()) {
-      layers.push({ projection: upload(`layer ${l} input weights`, p.projection), recurrent: upload(`layer ${l} recurrent weights`, p.recurrent) });
-    }
-    const destroyAll = () => layers.forEach((l) => (l.projection.destroy(), l.recurrent.destroy()));
+    const layers: LayerBuffers[] = packed.map((p, l) => {
+      const projectionBytes = p.projection.byteLength;
+      const buffer = device.createBuffer({
+        label: `webgpu-gru layer ${l} weights`,
+        size: projectionOffset + projectionBytes,
+        usage: Usage.STORAGE | Usage.COPY_DST,
+      });
+      device.queue.writeBuffer(buffer, 0, p.recurrent as Uint32Array<ArrayBuffer>);
+      writeFloats(device.queue, buffer, projectionOffset, p.projection);
+      return { weights: buffer, recurrentBytes: p.recurrent.byteLength, projectionOffset, projectionBytes };
+    });
+    const destroyAll = () => layers.forEach((l) => l.weights.destroy());
     let kernels: Kernels;
     try {
-      const [projection, recurrence] = await Promise.all([deviceKernels(device).projection, recurrencePipelines(device, o)]);
+      const [projection, recurrence] = await Promise.all([deviceKernels(device).projection, recurrencePipelines(device, o, available)]);
       kernels = { projection, recurrence };
     } catch (error) {
       await device.popErrorScope();
@@ -160,7 +173,7 @@ export class GRU {
       destroyAll();
       throw new GRUError(`GRU.create: the device refused the weight buffers (${error.message})`);
     }
-    return new GRU(device, o, layers, kernels);
+    return new GRU(device, o, layers, kernels, available);
   }
 
   private checkAlive(): void {
@@ -168,11 +181,9 @@ export class GRU {
   }
 
   /** The schedule of a forward of this shape. */
-  private scheduleFor(steps: number, batch: number): ResolvedSchedule {
+  scheduleFor(steps: number, batch: number): Schedule {
     const o = this.options;
-    if (o.schedule !== 'auto') return o.schedule;
-    if (!this.kernels.recurrence.sequence) return 'stepwise';
-    return chooseSchedule(o, steps, batch);
+    return o.schedule === 'auto' ? chooseSchedule(o, steps, batch, this.available) : o.schedule;
   }
 
   /** The plan of a forward of this shape; the last one is kept for the next call. */
@@ -180,7 +191,9 @@ export class GRU {
     const schedule = this.scheduleFor(steps, batch);
     const p = this.plan;
     if (p && p.steps === steps && p.batch === batch && p.schedule === schedule) return p;
-    const slots: StepSlot[] = Array.from({ length: steps }, (_, s) => ({ s, parity: s % 2 }));
+    // One uniform slot per dispatch along the sequence: every step, or every chunk of steps.
+    const stride = schedule === 'stepwise' ? 1 : PERSISTENT_CHUNK;
+    const slots: StepSlot[] = Array.from({ length: Math.ceil(steps / stride) }, (_, i) => ({ s: i * stride, parity: i % 2 }));
     const plan = new Plan(this.device, this.options, this.layers, this.kernels, steps, batch, slots, schedule);
     this.plan?.destroy();
     this.plan = plan;
@@ -200,8 +213,8 @@ export class GRU {
     else if (h0) encoder.copyBufferToBuffer(h0, 0, plan.stateBuffer, 0, plan.slotBytes);
     else encoder.clearBuffer(plan.stateBuffer, 0, plan.slotBytes);
     plan.writeLengths(seqLengths, plan.steps);
-    plan.encode(encoder, input, output, Array.from({ length: plan.steps }, (_, s) => s));
-    return (plan.steps % 2) * plan.slotBytes;
+    plan.encode(encoder, input, output, Array.from({ length: plan.slotCount }, (_, i) => i));
+    return (plan.slotCount % 2) * plan.slotBytes;
   }
 
   /**
@@ -356,10 +369,7 @@ export class GRU {
     for (const state of [...this.states]) state.destroy();
     this.plan?.destroy();
     this.plan = undefined;
-    for (const l of this.layers) {
-      l.projection.destroy();
-      l.recurrent.destroy();
-    }
+    for (const l of this.layers) l.weights.destroy();
   }
 }
 

@@ -9,14 +9,17 @@ export type GateOrder = 'rzn' | 'zrn';
 export type WeightFormat = 'f32' | 'f16' | 'int8';
 /**
  * How timesteps map onto dispatches:
- * - 'stepwise': one dispatch per timestep (two when the reset gate comes first), spread over
- *   many workgroups — for wide layers and large batches;
- * - 'persistent': one dispatch per layer runs every timestep, one workgroup per batch row and
- *   direction with h in workgroup memory — for small batches, where dispatch overhead dominates;
+ * - 'stepwise': the projection of all timesteps as one matrix product, then one dispatch per
+ *   timestep (two when the reset gate comes first), spread over many workgroups — for wide
+ *   layers and large batches;
+ * - 'persistent': one dispatch per layer runs every timestep, projection included: one workgroup
+ *   per batch row and direction, h in workgroup memory — for small batches, where per-dispatch
+ *   overhead dominates; a one-layer GRU is one dispatch per forward;
+ * - 'persistent-split': the projection as one matrix product, then the persistent recurrence;
  * - 'auto' (default): chosen per forward from the sizes and the device's limits.
  */
-export type Schedule = 'auto' | 'stepwise' | 'persistent';
-export const SCHEDULES = ['stepwise', 'persistent'] as const;
+export type Schedule = 'stepwise' | 'persistent' | 'persistent-split';
+export const SCHEDULES: readonly Schedule[] = ['stepwise', 'persistent', 'persistent-split'];
 export type ParametricActivationName =
   | 'hardSigmoid'
   | 'leakyRelu'
@@ -61,7 +64,7 @@ export interface GRUOptions {
    */
   weightFormat?: WeightFormat;
   /** Kernel schedule, default 'auto' (see `Schedule`). */
-  schedule?: Schedule;
+  schedule?: Schedule | 'auto';
 }
 
 /** Activation codes shared with shaders/recurrence.wgsl (`apply_activation`). */
@@ -120,7 +123,7 @@ export interface ResolvedOptions {
   /** 0 means no clipping. */
   clip: number;
   weightFormat: WeightFormat;
-  schedule: Schedule;
+  schedule: Schedule | 'auto';
 }
 
 const OPTION_KEYS = new Set([
@@ -224,7 +227,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     clip = o.clip;
   }
   const weightFormat = checkEnum<WeightFormat>('options.weightFormat', o.weightFormat, ['f32', 'f16', 'int8'], 'f32');
-  const schedule = checkEnum<Schedule>('options.schedule', o.schedule, ['auto', 'stepwise', 'persistent'], 'auto');
+  const schedule = checkEnum<Schedule | 'auto'>('options.schedule', o.schedule, ['auto', ...SCHEDULES], 'auto');
   return Object.freeze({
     inputSize,
     hiddenSize,

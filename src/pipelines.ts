@@ -5,7 +5,7 @@
  */
 import projectionSource from '../shaders/projection.wgsl?raw';
 import recurrenceSource from '../shaders/recurrence.wgsl?raw';
-import type { ResolvedOptions } from './options.js';
+import type { ResolvedOptions, Schedule } from './options.js';
 import { FORMAT_CODES, K_PER_PACK, paddedHidden } from './weights.js';
 
 /** GPUBufferUsage / GPUShaderStage / GPUMapMode values, so the library needs no WebGPU globals. */
@@ -25,6 +25,8 @@ export function stepUnits(o: ResolvedOptions): number {
 }
 /** Batch rows per step workgroup (the vec4 of shaders/recurrence.wgsl). */
 export const STEP_ROWS = 4;
+/** Most steps one persistent dispatch runs (shaders/recurrence.wgsl `CHUNK`). */
+export const PERSISTENT_CHUNK = 2048;
 /** Output tile edge of shaders/projection.wgsl. */
 export const PROJECTION_TILE = 32;
 
@@ -34,13 +36,34 @@ export interface RecurrenceKernels {
   /** Stepwise, reset first: r ⊙ h, then z, n and the blend. */
   reset?: GPUComputePipeline;
   update?: GPUComputePipeline;
-  /** Persistent: a whole layer in one dispatch; absent when the device cannot hold it. */
+  /** 'persistent-split': a layer's recurrence in one dispatch, after the projection. */
   sequence?: GPUComputePipeline;
+  /** 'persistent': a whole layer, projection included, in one dispatch; by the layer's input width. */
+  sequenceInput?: Map<number, GPUComputePipeline>;
 }
 
-/** Workgroup memory the persistent kernel needs: h twice, r ⊙ h when the reset comes first, the length. */
-export function sequenceWorkgroupBytes(o: ResolvedOptions): number {
-  return (o.resetAfter ? 2 : 3) * paddedHidden(o.hiddenSize) * 4 + 4;
+/**
+ * Workgroup memory of a persistent workgroup: h twice and r ⊙ h (3·H4), the gate inputs (3·H4),
+ * the length — and x_t (K) when the projection is fused in.
+ */
+export function persistentBytes(o: ResolvedOptions, inputWidth = 0): number {
+  return (6 * paddedHidden(o.hiddenSize) + inputWidth) * 4 + 4;
+}
+
+/** The distinct input widths of the layers: I, and D·H when there is a second layer. */
+export function layerWidths(o: ResolvedOptions): number[] {
+  const widths = new Set([o.inputSize]);
+  if (o.numLayers > 1) widths.add(o.numDirections * o.hiddenSize);
+  return [...widths];
+}
+
+/** The schedules whose kernels fit this device's workgroup memory. */
+export function fittingSchedules(device: GPUDevice, o: ResolvedOptions): Schedule[] {
+  const limit = device.limits.maxComputeWorkgroupStorageSize;
+  const fits: Schedule[] = ['stepwise'];
+  if (layerWidths(o).every((k) => persistentBytes(o, k) <= limit)) fits.push('persistent');
+  if (persistentBytes(o) <= limit) fits.push('persistent-split');
+  return fits;
 }
 
 /** Invocations of a persistent workgroup: one per block of 4 units, within the device's limits. */
@@ -52,9 +75,10 @@ export function sequenceUnits(device: GPUDevice, o: ResolvedOptions): number {
 export interface DeviceKernels {
   projectionLayout: GPUBindGroupLayout;
   stepLayout: GPUBindGroupLayout;
+  inputLayout: GPUBindGroupLayout;
   stepUniformLayout: GPUBindGroupLayout;
   projection: Promise<GPUComputePipeline>;
-  recurrence: Map<string, Promise<RecurrenceKernels>>;
+  pipelines: Map<string, Promise<GPUComputePipeline>>;
   recurrenceModule: GPUShaderModule;
 }
 
@@ -75,9 +99,15 @@ export function deviceKernels(device: GPUDevice): DeviceKernels {
     label: 'webgpu-gru projection',
     entries: [storage(0, true), storage(1, true), storage(2, false), uniform(3)],
   });
+  // G, weights, state, output, params; the input-fused kernels read X (5) instead of G (0), so
+  // that every kernel binds at most 4 storage buffers (the compatibility-mode default).
   const stepLayout = device.createBindGroupLayout({
     label: 'webgpu-gru step',
     entries: [storage(0, true), storage(1, true), storage(2, false), storage(3, false), uniform(4)],
+  });
+  const inputLayout = device.createBindGroupLayout({
+    label: 'webgpu-gru sequence with input',
+    entries: [storage(1, true), storage(2, false), storage(3, false), uniform(4), storage(5, true)],
   });
   const stepUniformLayout = device.createBindGroupLayout({
     label: 'webgpu-gru step index',
@@ -92,9 +122,10 @@ export function deviceKernels(device: GPUDevice): DeviceKernels {
   k = {
     projectionLayout,
     stepLayout,
+    inputLayout,
     stepUniformLayout,
     projection,
-    recurrence: new Map(),
+    pipelines: new Map(),
     recurrenceModule: device.createShaderModule({ label: 'webgpu-gru recurrence.wgsl', code: recurrenceSource }),
   };
   perDevice.set(device, k);
@@ -108,6 +139,7 @@ export function recurrenceConstants(o: ResolvedOptions, units: number): Record<s
     H: o.hiddenSize,
     D: o.numDirections,
     WG: units,
+    CHUNK: PERSISTENT_CHUNK,
     F_CODE: f.code,
     F_ALPHA: f.alpha,
     F_BETA: f.beta,
@@ -120,43 +152,52 @@ export function recurrenceConstants(o: ResolvedOptions, units: number): Record<s
   };
 }
 
-/**
- * The recurrence pipelines these options need: the stepwise ones always (streaming uses them),
- * the persistent one when the device's workgroup memory holds it. Cached per device and full
- * specialisation.
- */
-export function recurrencePipelines(device: GPUDevice, o: ResolvedOptions): Promise<RecurrenceKernels> {
+/** One recurrence pipeline, cached per device under its entry point and every constant. */
+function recurrencePipeline(device: GPUDevice, entryPoint: string, constants: Record<string, number>, withStepIndex: boolean, withInput: boolean): Promise<GPUComputePipeline> {
   const k = deviceKernels(device);
-  const stepConstants = recurrenceConstants(o, stepUnits(o));
-  const withSequence = sequenceWorkgroupBytes(o) <= device.limits.maxComputeWorkgroupStorageSize;
-  const sequenceConstants = recurrenceConstants(o, sequenceUnits(device, o));
-  const key = JSON.stringify([stepConstants, o.resetAfter, withSequence && sequenceConstants]);
-  let pending = k.recurrence.get(key);
+  const key = `${entryPoint} ${JSON.stringify(constants)}`;
+  let pending = k.pipelines.get(key);
   if (!pending) {
-    const stepLayout = device.createPipelineLayout({
-      label: 'webgpu-gru step',
-      bindGroupLayouts: [k.stepLayout, k.stepUniformLayout],
+    const layouts = [withInput ? k.inputLayout : k.stepLayout, ...(withStepIndex ? [k.stepUniformLayout] : [])];
+    pending = device.createComputePipelineAsync({
+      label: `webgpu-gru ${entryPoint} H=${constants.H}`,
+      layout: device.createPipelineLayout({ label: `webgpu-gru ${entryPoint}`, bindGroupLayouts: layouts }),
+      compute: { module: k.recurrenceModule, entryPoint, constants },
     });
-    const sequenceLayout = device.createPipelineLayout({ label: 'webgpu-gru sequence', bindGroupLayouts: [k.stepLayout] });
-    const make = (entryPoint: string, layout: GPUPipelineLayout, constants: Record<string, number>) =>
-      device.createComputePipelineAsync({
-        label: `webgpu-gru ${entryPoint} H=${o.hiddenSize}`,
-        layout,
-        compute: { module: k.recurrenceModule, entryPoint, constants },
-      });
-    const names = o.resetAfter ? ['step_fused'] : ['step_reset', 'step_update'];
-    const all = names.map((name) => make(name, stepLayout, stepConstants));
-    if (withSequence) {
-      all.push(make(o.resetAfter ? 'sequence_fused' : 'sequence_reset_first', sequenceLayout, sequenceConstants));
-    }
-    pending = Promise.all(all).then((p) =>
-      o.resetAfter
-        ? { fused: p[0], sequence: p[1] }
-        : { reset: p[0], update: p[1], sequence: p[2] },
-    );
     // A failed compilation must not poison the cache for later attempts.
-    pending.catch(() => k.recurrence.delete(key));
-    k.recurrence.set(key, pending);
+    pending.catch(() => k.pipelines.delete(key));
+    k.pipelines.set(key, pending);
   }
   return pending;
+}
+
+/**
+ * The recurrence pipelines of the given schedules (the stepwise ones always: streaming uses them).
+ */
+export async function recurrencePipelines(device: GPUDevice, o: ResolvedOptions, schedules: readonly Schedule[]): Promise<RecurrenceKernels> {
+  const step = recurrenceConstants(o, stepUnits(o));
+  const persistent = recurrenceConstants(o, sequenceUnits(device, o));
+  const kernels: RecurrenceKernels = {};
+  const work: Promise<unknown>[] = [];
+  const make = (entry: string, constants: Record<string, number>, stepIndex: boolean, input: boolean, put: (p: GPUComputePipeline) => void) =>
+    work.push(recurrencePipeline(device, entry, constants, stepIndex, input).then(put));
+  if (o.resetAfter) {
+    make('step_fused', step, true, false, (p) => (kernels.fused = p));
+  } else {
+    make('step_reset', step, true, false, (p) => (kernels.reset = p));
+    make('step_update', step, true, false, (p) => (kernels.update = p));
+  }
+  if (schedules.includes('persistent-split')) {
+    make(o.resetAfter ? 'sequence_fused' : 'sequence_reset_first', persistent, true, false, (p) => (kernels.sequence = p));
+  }
+  if (schedules.includes('persistent')) {
+    const byWidth = new Map<number, GPUComputePipeline>();
+    kernels.sequenceInput = byWidth;
+    for (const width of layerWidths(o)) {
+      const entry = o.resetAfter ? 'sequence_input_fused' : 'sequence_input_reset_first';
+      make(entry, { ...persistent, XK: width }, true, true, (p) => byWidth.set(width, p));
+    }
+  }
+  await Promise.all(work);
+  return kernels;
 }

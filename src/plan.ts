@@ -2,30 +2,31 @@
  * The GPU buffers and the command encoding of a forward pass of one shape (steps, batch).
  *
  * A whole forward — every layer, direction and timestep — goes into one compute pass of one
- * command encoder: per layer, one projection dispatch and then one step dispatch per timestep
- * (two when the reset gate comes first). The step index reaches the shader through a uniform at a
- * dynamic offset, so nothing is written to the queue between dispatches. WebGPU orders the
- * storage writes of one dispatch before the reads of the next within a pass.
+ * command encoder. Per layer: 'stepwise' is one projection dispatch and then one step dispatch
+ * per timestep (two when the reset gate comes first); 'persistent-split' is the projection and
+ * one recurrence dispatch; 'persistent' is a single dispatch. The step index of the stepwise
+ * schedule reaches the shader through a uniform at a dynamic offset, so nothing is written to the
+ * queue between dispatches. WebGPU orders the storage writes of one dispatch before the reads of
+ * the next within a pass.
  */
 import { GRUError } from './errors.js';
-import type { ResolvedOptions } from './options.js';
+import type { ResolvedOptions, Schedule } from './options.js';
 import { deviceKernels, PROJECTION_TILE, STEP_ROWS, stepUnits, Usage, type RecurrenceKernels } from './pipelines.js';
 import { layerInputSize, paddedHidden } from './weights.js';
 
+/** One layer's weights in one buffer: the packed Uᵀ first, then Wᵀ and its bias at an aligned offset. */
 export interface LayerBuffers {
-  /** Wᵀ [K][D·3H] and the folded bias. */
-  projection: GPUBuffer;
-  /** Uᵀ [D][H][3H] and b_hn. */
-  recurrent: GPUBuffer;
+  weights: GPUBuffer;
+  recurrentBytes: number;
+  /** A multiple of minStorageBufferOffsetAlignment (and of 16). */
+  projectionOffset: number;
+  projectionBytes: number;
 }
 
 export interface Kernels {
   projection: GPUComputePipeline;
   recurrence: RecurrenceKernels;
 }
-
-/** 'stepwise' or 'persistent' (see `Schedule` in options.ts); 'auto' is resolved before a plan exists. */
-export type ResolvedSchedule = 'stepwise' | 'persistent';
 
 /** One step uniform: the step index and the state slot that holds h_{t−1}. */
 export interface StepSlot {
@@ -34,7 +35,7 @@ export interface StepSlot {
 }
 
 const F32 = 4;
-const PARAMS_BYTES = 32;
+const PARAMS_BYTES = 48;
 
 /** Bytes a buffer binding needs, checked against the device before anything is created. */
 export function checkBinding(device: GPUDevice, what: string, bytes: number, cause: string): void {
@@ -51,6 +52,8 @@ export class Plan {
   /** Bytes of one state slot [L·D][B][H]. */
   readonly slotBytes: number;
   readonly buffers: GPUBuffer[] = [];
+  /** Step-uniform slots: dispatches along the sequence per layer. */
+  readonly slotCount: number;
   private readonly g: GPUBuffer;
   private readonly state: GPUBuffer;
   private readonly hidden: GPUBuffer[] = [];
@@ -70,21 +73,23 @@ export class Plan {
     readonly steps: number,
     readonly batch: number,
     slots: readonly StepSlot[],
-    readonly schedule: ResolvedSchedule,
+    readonly schedule: Schedule,
   ) {
     const { hiddenSize: H, numDirections: D, numLayers: L } = o;
     const T = steps;
     const B = batch;
     const limits = device.limits;
     const shape = `args.steps × args.batch = ${T} × ${B}`;
-    const rowsPerGroup = schedule === 'persistent' ? 1 : STEP_ROWS;
+    const rowsPerGroup = schedule === 'stepwise' ? STEP_ROWS : 1;
     if (Math.ceil(B / rowsPerGroup) > limits.maxComputeWorkgroupsPerDimension) {
       throw new GRUError(
         `args.batch: expected at most ${rowsPerGroup * limits.maxComputeWorkgroupsPerDimension} rows ` +
           `(${rowsPerGroup} per workgroup × maxComputeWorkgroupsPerDimension) for the ${schedule} schedule, got ${B}`,
       );
     }
-    checkBinding(device, 'the input projection buffer [T, B, D·3H]', T * B * D * 3 * paddedHidden(H) * F32, shape);
+    if (schedule !== 'persistent') {
+      checkBinding(device, 'the input projection buffer [T, B, D·3H]', T * B * D * 3 * paddedHidden(H) * F32, shape);
+    }
     checkBinding(device, 'a layer output buffer [T, B, D·H]', T * B * D * H * F32, shape);
     checkBinding(device, `the input buffer ${o.batchFirst ? '[B, T, I]' : '[T, B, I]'}`, T * B * o.inputSize * F32, shape);
     this.stateRows = L * D;
@@ -93,7 +98,9 @@ export class Plan {
 
     this.paramStride = Math.max(PARAMS_BYTES, limits.minUniformBufferOffsetAlignment);
     this.slotStride = Math.max(16, limits.minUniformBufferOffsetAlignment);
-    this.g = this.create('G (input projection)', T * B * D * 3 * paddedHidden(H) * F32, Usage.STORAGE);
+    // The fused persistent kernels need no G.
+    const gBytes = schedule === 'persistent' ? 0 : T * B * D * 3 * paddedHidden(H) * F32;
+    this.g = this.create('G (input projection)', gBytes, Usage.STORAGE);
     this.state = this.create('state', 3 * this.slotBytes + B * F32, Usage.STORAGE | Usage.COPY_SRC | Usage.COPY_DST);
     for (let i = 0; i < Math.min(L - 1, 2); i++) {
       this.hidden.push(this.create(`hidden layer output ${i}`, T * B * D * H * F32, Usage.STORAGE));
@@ -109,10 +116,12 @@ export class Plan {
       const tilesM = Math.ceil((T * B) / PROJECTION_TILE);
       const tilesY = Math.min(tilesM, limits.maxComputeWorkgroupsPerDimension);
       params.set([T * B, D * 3 * paddedHidden(H), K, B, inT, inB, tilesY, 0], (2 * l * this.paramStride) / 4);
-      params.set([B, T, this.stateRows, l * D, o.direction === 'reverse' ? 1 : 0, outT, outB, 0], ((2 * l + 1) * this.paramStride) / 4);
+      const wOffset = layers[l].projectionOffset / 16;
+      params.set([B, T, this.stateRows, l * D, o.direction === 'reverse' ? 1 : 0, outT, outB, inT, inB, wOffset], ((2 * l + 1) * this.paramStride) / 4);
     }
     device.queue.writeBuffer(this.params, 0, params);
 
+    this.slotCount = slots.length;
     this.stepUniforms = this.create('step index', slots.length * this.slotStride, Usage.UNIFORM | Usage.COPY_DST);
     const stepData = new Uint32Array((slots.length * this.slotStride) / 4);
     slots.forEach((slot, i) => stepData.set([slot.s, slot.parity], (i * this.slotStride) / 4));
@@ -169,9 +178,10 @@ export class Plan {
   }
 
   /**
-   * Records every layer of a forward into one compute pass. Stepwise: `slots` lists the
-   * step-uniform slot of each step in order. Persistent: one dispatch per layer reads h0 from
-   * state slot 0 and leaves the final state in slot `steps % 2`, as the stepwise schedule does.
+   * Records every layer of a forward into one compute pass. `slots` lists the step-uniform slots
+   * in order: one per step (stepwise) or per chunk of PERSISTENT_CHUNK steps (persistent). Each
+   * dispatch reads h from its slot's parity and writes the other, so after n slots the final
+   * state is in state slot n % 2.
    */
   encode(encoder: GPUCommandEncoder, input: GPUBuffer, output: GPUBuffer, slots: readonly number[]): void {
     const { hiddenSize: H, numDirections: D, numLayers: L } = this.o;
@@ -181,9 +191,32 @@ export class Plan {
     const tilesY = Math.min(tilesM, this.device.limits.maxComputeWorkgroupsPerDimension);
     const tilesN = Math.ceil((D * 3 * paddedHidden(H)) / PROJECTION_TILE);
     const pass = encoder.beginComputePass({ label: 'webgpu-gru forward' });
+    const { fused, reset, update, sequence, sequenceInput } = this.kernels.recurrence;
     for (let l = 0; l < L; l++) {
       const layerIn = l === 0 ? input : this.hidden[(l - 1) % 2];
       const layerOut = l === L - 1 ? output : this.hidden[l % 2];
+      const w = this.layers[l];
+      const params = { buffer: this.params, offset: (2 * l + 1) * this.paramStride, size: PARAMS_BYTES };
+      if (this.schedule === 'persistent') {
+        pass.setPipeline(sequenceInput!.get(layerInputSize(this.o, l))!);
+        pass.setBindGroup(
+          0,
+          this.device.createBindGroup({
+            label: `webgpu-gru sequence layer ${l}`,
+            layout: k.inputLayout,
+            entries: [
+              { binding: 1, resource: { buffer: w.weights } },
+              { binding: 2, resource: { buffer: this.state } },
+              { binding: 3, resource: { buffer: layerOut } },
+              { binding: 4, resource: params },
+              { binding: 5, resource: { buffer: layerIn } },
+            ],
+          }),
+        );
+        this.dispatchChunks(pass, slots, B, D);
+        continue;
+      }
+
       pass.setPipeline(this.kernels.projection);
       pass.setBindGroup(
         0,
@@ -192,7 +225,7 @@ export class Plan {
           layout: k.projectionLayout,
           entries: [
             { binding: 0, resource: { buffer: layerIn } },
-            { binding: 1, resource: { buffer: this.layers[l].projection } },
+            { binding: 1, resource: { buffer: w.weights, offset: w.projectionOffset, size: w.projectionBytes } },
             { binding: 2, resource: { buffer: this.g } },
             { binding: 3, resource: { buffer: this.params, offset: 2 * l * this.paramStride, size: PARAMS_BYTES } },
           ],
@@ -207,17 +240,16 @@ export class Plan {
           layout: k.stepLayout,
           entries: [
             { binding: 0, resource: { buffer: this.g } },
-            { binding: 1, resource: { buffer: this.layers[l].recurrent } },
+            { binding: 1, resource: { buffer: w.weights, offset: 0, size: w.recurrentBytes } },
             { binding: 2, resource: { buffer: this.state } },
             { binding: 3, resource: { buffer: layerOut } },
-            { binding: 4, resource: { buffer: this.params, offset: (2 * l + 1) * this.paramStride, size: PARAMS_BYTES } },
+            { binding: 4, resource: params },
           ],
         }),
       );
-      const { fused, reset, update, sequence } = this.kernels.recurrence;
-      if (this.schedule === 'persistent') {
+      if (this.schedule === 'persistent-split') {
         pass.setPipeline(sequence!);
-        pass.dispatchWorkgroups(1, B, D);
+        this.dispatchChunks(pass, slots, B, D);
         continue;
       }
       const groups: [number, number, number] = [Math.ceil(paddedHidden(H) / 4 / stepUnits(this.o)), Math.ceil(B / STEP_ROWS), D];
@@ -235,6 +267,14 @@ export class Plan {
       }
     }
     pass.end();
+  }
+
+  /** Persistent kernels: one dispatch per chunk of steps, each with its (first step, parity) slot. */
+  private dispatchChunks(pass: GPUComputePassEncoder, slots: readonly number[], B: number, D: number): void {
+    for (const slot of slots) {
+      pass.setBindGroup(1, this.stepBindGroup, [slot * this.slotStride]);
+      pass.dispatchWorkgroups(1, B, D);
+    }
   }
 
   destroy(): void {

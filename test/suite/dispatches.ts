@@ -76,8 +76,11 @@ const stack: GRUOptions = { inputSize: 3, hiddenSize: 5, numLayers: 2, direction
 
 export const dispatchCases: Case[] = [
   dispatchCase('1 layer, 100 steps, stepwise', { ...one, schedule: 'stepwise' }, 100, { dispatches: 101, submits: 1, writes: 2 }),
-  dispatchCase('1 layer, 100 steps, persistent', { ...one, schedule: 'persistent' }, 100, { dispatches: 2, submits: 1, writes: 2 }),
+  dispatchCase('1 layer, 100 steps, persistent', { ...one, schedule: 'persistent' }, 100, { dispatches: 1, submits: 1, writes: 2 }),
+  dispatchCase('1 layer, 100 steps, persistent-split', { ...one, schedule: 'persistent-split' }, 100, { dispatches: 2, submits: 1, writes: 2 }),
   dispatchCase('1 layer, 100 steps, reset first, stepwise', { ...one, resetAfter: false, schedule: 'stepwise' }, 100, { dispatches: 201, submits: 1, writes: 2 }),
   dispatchCase('2 layers bidirectional, 100 steps, stepwise', { ...stack, schedule: 'stepwise' }, 100, { dispatches: 202, submits: 1, writes: 2 }),
-  dispatchCase('2 layers bidirectional, 100 steps, persistent', { ...stack, schedule: 'persistent' }, 100, { dispatches: 4, submits: 1, writes: 2 }),
+  dispatchCase('2 layers bidirectional, 100 steps, persistent', { ...stack, schedule: 'persistent' }, 100, { dispatches: 2, submits: 1, writes: 2 }),
+  dispatchCase('2 layers bidirectional, 100 steps, persistent-split', { ...stack, schedule: 'persistent-split' }, 100, { dispatches: 4, submits: 1, writes: 2 }),
+  dispatchCase('1 layer, 5000 steps, persistent (chunks of 2048)', { ...one, schedule: 'persistent' }, 5000, { dispatches: 3, submits: 1, writes: 2 }),
 ];

@@ -127,7 +127,7 @@ export const errorCases: Case[] = [
       const hollow: GRUWeights = { weightIh: new Float32Array(3 * H), weightHh };
       await expectGRUError(
         () => GRU.create(device, { inputSize: 1, hiddenSize: H }, [hollow]),
-        /^weights: layer 0's recurrent weights \[D, H, 3H\] needs \d+ bytes, over this device's max(StorageBufferBindingSize|BufferSize) \(\d+ bytes\)$/,
+        /^weights: layer 0's weights \(U \[D, H, 3H\] and W \[K, D·3H\]\) needs \d+ bytes, over this device's max(StorageBufferBindingSize|BufferSize) \(\d+ bytes\)$/,
       );
       // A forced persistent schedule whose h does not fit in workgroup memory.
       const wide = Math.floor(device.limits.maxComputeWorkgroupStorageSize / 8) + 4;
@@ -136,8 +136,9 @@ export const errorCases: Case[] = [
         () => GRU.create(device, { inputSize: 1, hiddenSize: wide, schedule: 'persistent' }, [{ weightIh: new Float32Array(3 * wide), weightHh: wideHh }]),
         /^options\.schedule: 'persistent' with hiddenSize \d+ needs \d+ bytes of workgroup memory, over this device's maxComputeWorkgroupStorageSize \(\d+\); use 'auto' or 'stepwise'$/,
       );
-      await expectGRUError(() => GRU.create(device, { inputSize: 1, hiddenSize: 1, schedule: 'fast' as 'auto' }, []), /^options\.schedule: expected one of 'auto', 'stepwise', 'persistent', got "fast"$/);
-      const o: GRUOptions = { inputSize: 2, hiddenSize: 64 };
+      await expectGRUError(() => GRU.create(device, { inputSize: 1, hiddenSize: 1, schedule: 'fast' as 'auto' }, []), /^options\.schedule: expected one of 'auto', 'stepwise', 'persistent', 'persistent-split', got "fast"$/);
+      // The stepwise schedule's projection buffer is the largest of a forward.
+      const o: GRUOptions = { inputSize: 2, hiddenSize: 64, schedule: 'stepwise' };
       const gru = await GRU.create(device, o, randomWeights(o, 5));
       try {
         const steps = Math.ceil(limit / (64 * 3 * 64 * 4)) + 1;
