@@ -6,3 +6,4 @@ export type { RunArgs } from './args.js';
 export type { Activation, Direction, GateOrder, GRUOptions, ParametricActivationName, Schedule, WeightFormat } from './options.js';
 export type { GRUWeights } from './weights.js';
 export * from './import/index.js';
+export * from './layers/index.js';

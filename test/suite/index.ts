@@ -6,6 +6,7 @@ import { formatCases } from './formats.js';
 import { fixtureInventoryCase, goldenCases } from './golden.js';
 import { importCases } from './import.js';
 import { largeCases } from './large.js';
+import { layerCases } from './layers.js';
 import { leakCases } from './leaks.js';
 import { matrixCases } from './matrix.js';
 import type { Case } from './registry.js';
@@ -22,5 +23,6 @@ export const cases: Case[] = [
   ...errorCases,
   ...leakCases,
   ...largeCases,
+  ...layerCases,
   ...importCases,
 ];

@@ -1,0 +1,60 @@
+/**
+ * `Argmax`: the greedy choice over each row of logits, on the GPU, written as u32 ids that an
+ * `Embedding` can read directly. Ties go to the first maximum (as `torch.argmax`). Kernel:
+ * shaders/head.wgsl `argmax`; CPU twin: `argmaxReference` in ./reference.ts (exact).
+ */
+import { GRUError } from '../errors.js';
+import { checkBatch, checkDevice, checkKeys, checkObject, checkPositiveInteger, checkStorage, F32 } from './common.js';
+import { layerLayout, layerPipeline } from './pipelines.js';
+
+export class Argmax {
+  private destroyed = false;
+  private bindGroup?: { logits: GPUBuffer; ids: GPUBuffer; batch: number; group: GPUBindGroup };
+
+  private constructor(
+    readonly device: GPUDevice,
+    readonly size: number,
+    private readonly pipeline: GPUComputePipeline,
+  ) {}
+
+  /** Compiles the kernel for rows of `size` logits (cached per device and size). Owns no buffer. */
+  static async create(device: GPUDevice, options: { size: number }): Promise<Argmax> {
+    checkDevice(device);
+    const o = checkObject('options', options, '{ size }');
+    checkKeys('options', o, ['size']);
+    const N = checkPositiveInteger('options.size', o.size);
+    return new Argmax(device, N, await layerPipeline(device, 'argmax', { N }));
+  }
+
+  /** Records the choice into the caller's compute pass: `logits` [batch, size] f32 → `ids` [batch] u32. */
+  encode(pass: GPUComputePassEncoder, logits: GPUBuffer, ids: GPUBuffer, batch: number): void {
+    if (this.destroyed) throw new GRUError('this Argmax: expected a live Argmax, got one that was destroyed (destroy() was called)');
+    const B = checkBatch(this.device, batch);
+    checkStorage('logits', logits, B * this.size * F32, `[batch, size] = [${B}, ${this.size}]`);
+    checkStorage('ids', ids, B * 4, `[batch] = [${B}] u32`);
+    const memo = this.bindGroup;
+    let group: GPUBindGroup;
+    if (memo && memo.logits === logits && memo.ids === ids && memo.batch === B) {
+      group = memo.group;
+    } else {
+      group = this.device.createBindGroup({
+        label: 'webgpu-gru argmax',
+        layout: layerLayout(this.device, 'argmax'),
+        entries: [
+          { binding: 3, resource: { buffer: logits, size: B * this.size * F32 } },
+          { binding: 4, resource: { buffer: ids, size: B * 4 } },
+        ],
+      });
+      this.bindGroup = { logits, ids, batch: B, group };
+    }
+    pass.setPipeline(this.pipeline);
+    pass.setBindGroup(0, group);
+    pass.dispatchWorkgroups(B);
+  }
+
+  /** Idempotent; an Argmax holds no GPU memory of its own. */
+  destroy(): void {
+    this.destroyed = true;
+    this.bindGroup = undefined;
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * `Embedding`: token ids in a GPU buffer → their rows of a table (PyTorch `nn.Embedding`), the
+ * first layer of a language model. Kernel: shaders/embedding.wgsl `embed`; CPU twin:
+ * `embeddingReference` in ./reference.ts (bit-exact: the kernel copies).
+ */
+import { GRUError } from '../errors.js';
+import { buildGuarded, checkBatch, checkDevice, checkKeys, checkObject, checkPositiveInteger, checkStorage, checkWeights, F32, uploadStorage } from './common.js';
+import { layerLayout, layerPipeline } from './pipelines.js';
+
+export interface EmbeddingWeights {
+  /** [vocabSize, embeddingSize] row-major, as `nn.Embedding.weight`. */
+  weight: Float32Array;
+  vocabSize: number;
+  embeddingSize: number;
+}
+
+const WG = 64;
+
+export class Embedding {
+  private destroyed = false;
+  private bindGroup?: { ids: GPUBuffer; output: GPUBuffer; batch: number; group: GPUBindGroup };
+
+  private constructor(
+    readonly device: GPUDevice,
+    readonly vocabSize: number,
+    readonly embeddingSize: number,
+    private readonly table: GPUBuffer,
+    private readonly pipeline: GPUComputePipeline,
+  ) {}
+
+  /** Validates and uploads the table and compiles the kernel (cached per device and shape). */
+  static async create(device: GPUDevice, weights: EmbeddingWeights): Promise<Embedding> {
+    checkDevice(device);
+    const w = checkObject('weights', weights, '{ weight, vocabSize, embeddingSize }');
+    checkKeys('weights', w, ['weight', 'vocabSize', 'embeddingSize']);
+    const V = checkPositiveInteger('weights.vocabSize', w.vocabSize);
+    const E = checkPositiveInteger('weights.embeddingSize', w.embeddingSize);
+    const weight = checkWeights('weights.weight', w.weight, V * E, `[vocabSize, embeddingSize] = [${V}, ${E}]`);
+    const limit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
+    if (weight.byteLength > limit) {
+      throw new GRUError(`weights.weight: the table needs ${weight.byteLength} bytes, over this device's storage binding limit (${limit} bytes)`);
+    }
+    let table: GPUBuffer | undefined;
+    return buildGuarded(
+      device,
+      'Embedding.create',
+      async () => {
+        table = uploadStorage(device, `embedding table [${V}, ${E}]`, weight);
+        const pipeline = await layerPipeline(device, 'embed', { E, V, WG });
+        return new Embedding(device, V, E, table, pipeline);
+      },
+      () => table?.destroy(),
+    );
+  }
+
+  private checkAlive(): void {
+    if (this.destroyed) throw new GRUError('this Embedding: expected a live Embedding, got one that was destroyed (destroy() was called)');
+  }
+
+  /**
+   * Records the lookup into the caller's compute pass: `ids` [batch] u32 → `output` [batch,
+   * embeddingSize] f32. An id ≥ vocabSize gives a row of zeros. Both buffers need STORAGE usage.
+   */
+  encode(pass: GPUComputePassEncoder, ids: GPUBuffer, output: GPUBuffer, batch: number): void {
+    this.checkAlive();
+    const E = this.embeddingSize;
+    const B = checkPositiveInteger('batch', batch);
+    checkStorage('ids', ids, B * 4, `[batch] = [${B}] u32`);
+    checkStorage('output', output, B * E * F32, `[batch, embeddingSize] = [${B}, ${E}]`);
+    const groups = Math.ceil((B * E) / WG);
+    checkBatch(this.device, groups, 1, `batch × embeddingSize / ${WG} (workgroups)`);
+    const memo = this.bindGroup;
+    let group: GPUBindGroup;
+    if (memo && memo.ids === ids && memo.output === output && memo.batch === B) {
+      group = memo.group;
+    } else {
+      group = this.device.createBindGroup({
+        label: 'webgpu-gru embed',
+        layout: layerLayout(this.device, 'embed'),
+        entries: [
+          { binding: 0, resource: { buffer: ids, size: B * 4 } },
+          { binding: 1, resource: { buffer: this.table } },
+          { binding: 2, resource: { buffer: output, size: B * E * F32 } },
+        ],
+      });
+      this.bindGroup = { ids, output, batch: B, group };
+    }
+    pass.setPipeline(this.pipeline);
+    pass.setBindGroup(0, group);
+    pass.dispatchWorkgroups(groups);
+  }
+
+  /** Frees the table. The device is the caller's and stays. Idempotent. */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.bindGroup = undefined;
+    this.table.destroy();
+  }
+}

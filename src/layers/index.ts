@@ -1,0 +1,15 @@
+/** The layers around a GRU (embedding, linear head, argmax) and the character model built from them. */
+export { Argmax } from './argmax.js';
+export {
+  CharModel,
+  CharModelReference,
+  charModelFromSafetensors,
+  type CharGenerator,
+  type CharModelTensorNames,
+  type CharModelWeights,
+  type GenerateOptions,
+  type Generation,
+} from './char-model.js';
+export { Embedding, type EmbeddingWeights } from './embedding.js';
+export { Linear, type LinearWeights } from './linear.js';
+export { argmaxReference, embeddingReference, linearReference, sampleLogits, seededRandom } from './reference.js';

@@ -1,0 +1,108 @@
+/**
+ * `Linear`: y = x·Wᵀ + b on GPU buffers (PyTorch `nn.Linear`), a language model's output head.
+ * Kernel: shaders/head.wgsl `linear`; CPU twin: `linearReference` in ./reference.ts.
+ */
+import { GRUError } from '../errors.js';
+import { buildGuarded, checkBatch, checkDevice, checkKeys, checkObject, checkPositiveInteger, checkStorage, checkWeights, F32, uploadStorage } from './common.js';
+import { layerLayout, layerPipeline } from './pipelines.js';
+
+export interface LinearWeights {
+  /** [outFeatures, inFeatures] row-major, as `nn.Linear.weight`. */
+  weight: Float32Array;
+  /** [outFeatures]; default zeros. */
+  bias?: Float32Array;
+  inFeatures: number;
+  outFeatures: number;
+}
+
+const WG = 64;
+
+/** Wᵀ as [IN][OUT4] vec4s (padding columns zero), then the bias [OUT4]: the kernel's layout. */
+export function packLinear(weight: Float32Array, bias: Float32Array | undefined, IN: number, OUT: number): Float32Array {
+  const out4 = Math.ceil(OUT / 4) * 4;
+  const packed = new Float32Array((IN + 1) * out4);
+  for (let o = 0; o < OUT; o++) {
+    for (let k = 0; k < IN; k++) packed[k * out4 + o] = weight[o * IN + k];
+    if (bias) packed[IN * out4 + o] = bias[o];
+  }
+  return packed;
+}
+
+export class Linear {
+  private destroyed = false;
+  private bindGroup?: { input: GPUBuffer; output: GPUBuffer; batch: number; group: GPUBindGroup };
+
+  private constructor(
+    readonly device: GPUDevice,
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    private readonly weights: GPUBuffer,
+    private readonly pipeline: GPUComputePipeline,
+  ) {}
+
+  /** Validates, packs and uploads the weights and compiles the kernel (cached per device and shape). */
+  static async create(device: GPUDevice, weights: LinearWeights): Promise<Linear> {
+    checkDevice(device);
+    const w = checkObject('weights', weights, '{ weight, bias?, inFeatures, outFeatures }');
+    checkKeys('weights', w, ['weight', 'bias', 'inFeatures', 'outFeatures']);
+    const IN = checkPositiveInteger('weights.inFeatures', w.inFeatures);
+    const OUT = checkPositiveInteger('weights.outFeatures', w.outFeatures);
+    const weight = checkWeights('weights.weight', w.weight, OUT * IN, `[outFeatures, inFeatures] = [${OUT}, ${IN}]`);
+    const bias = w.bias === undefined ? undefined : checkWeights('weights.bias', w.bias, OUT, `[outFeatures] = [${OUT}]`);
+    const packed = packLinear(weight, bias, IN, OUT);
+    const limit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
+    if (packed.byteLength > limit) {
+      throw new GRUError(`weights.weight: the packed weights need ${packed.byteLength} bytes, over this device's storage binding limit (${limit} bytes)`);
+    }
+    let buffer: GPUBuffer | undefined;
+    return buildGuarded(
+      device,
+      'Linear.create',
+      async () => {
+        buffer = uploadStorage(device, `linear weights [${OUT}, ${IN}] and bias`, packed);
+        const pipeline = await layerPipeline(device, 'linear', { IN, OUT, WG });
+        return new Linear(device, IN, OUT, buffer, pipeline);
+      },
+      () => buffer?.destroy(),
+    );
+  }
+
+  private checkAlive(): void {
+    if (this.destroyed) throw new GRUError('this Linear: expected a live Linear, got one that was destroyed (destroy() was called)');
+  }
+
+  /** Records y = x·Wᵀ + b into the caller's compute pass: `input` [batch, in] → `output` [batch, out]. */
+  encode(pass: GPUComputePassEncoder, input: GPUBuffer, output: GPUBuffer, batch: number): void {
+    this.checkAlive();
+    const B = checkBatch(this.device, batch);
+    checkStorage('input', input, B * this.inFeatures * F32, `[batch, inFeatures] = [${B}, ${this.inFeatures}]`);
+    checkStorage('output', output, B * this.outFeatures * F32, `[batch, outFeatures] = [${B}, ${this.outFeatures}]`);
+    const memo = this.bindGroup;
+    let group: GPUBindGroup;
+    if (memo && memo.input === input && memo.output === output && memo.batch === B) {
+      group = memo.group;
+    } else {
+      group = this.device.createBindGroup({
+        label: 'webgpu-gru linear',
+        layout: layerLayout(this.device, 'linear'),
+        entries: [
+          { binding: 0, resource: { buffer: input, size: B * this.inFeatures * F32 } },
+          { binding: 1, resource: { buffer: this.weights } },
+          { binding: 2, resource: { buffer: output, size: B * this.outFeatures * F32 } },
+        ],
+      });
+      this.bindGroup = { input, output, batch: B, group };
+    }
+    pass.setPipeline(this.pipeline);
+    pass.setBindGroup(0, group);
+    pass.dispatchWorkgroups(Math.ceil(Math.ceil(this.outFeatures / 4) / WG), B);
+  }
+
+  /** Frees the weights. The device is the caller's and stays. Idempotent. */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.bindGroup = undefined;
+    this.weights.destroy();
+  }
+}
