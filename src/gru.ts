@@ -298,8 +298,10 @@ export class GRU {
       throw new GRUError(`createState: expected a GRU with direction 'forward' (streaming runs forward in time), got ${describe(this.options.direction)}`);
     }
     if (typeof batch !== 'number' || !Number.isInteger(batch) || batch < 1) fail('batch', 'a positive integer', batch);
+    // A one-step plan whose two uniform slots read h from either state slot: every schedule's
+    // kernels read slot `parity` and write the other, so the state flips slots at each step.
     const slots: StepSlot[] = [{ s: 0, parity: 0 }, { s: 0, parity: 1 }];
-    const plan = new Plan(this.device, this.options, this.layers, this.kernels, 1, batch, slots, 'stepwise');
+    const plan = new Plan(this.device, this.options, this.layers, this.kernels, 1, batch, slots, this.scheduleFor(1, batch));
     plan.writeLengths(undefined, 1);
     const state = new GRUState(this, plan, () => this.states.delete(state));
     this.states.add(state);

@@ -5,7 +5,7 @@
  * tile sees other rows, so a compiler may order the same sums differently. forwardGPU vs forward:
  * exactly equal (the same plan, pipelines and data).
  */
-import { GRU, type GRUOptions } from '../../src/index.js';
+import { GRU, type GRUOptions, type Schedule } from '../../src/index.js';
 import type { Case } from './registry.js';
 import { assertClose, expectGRUError, randomWeights, rng, uniform, type Tolerance } from './util.js';
 
@@ -29,10 +29,10 @@ function uploadBuffer(device: GPUDevice, data: Float32Array, usage: number): GPU
   return buffer;
 }
 
-function streamingCase(resetAfter: boolean): Case {
-  const o: GRUOptions = { inputSize: 17, hiddenSize: 65, numLayers: 2, resetAfter, gateOrder: resetAfter ? 'rzn' : 'zrn' };
+function streamingCase(resetAfter: boolean, schedule: Schedule): Case {
+  const o: GRUOptions = { inputSize: 17, hiddenSize: 65, numLayers: 2, resetAfter, gateOrder: resetAfter ? 'rzn' : 'zrn', schedule };
   return {
-    name: `streaming step/stepGPU/encodeStep/get/set/reset match forward (${resetAfter ? 'resetAfter' : 'resetFirst'}, 2 layers)`,
+    name: `streaming step/stepGPU/encodeStep/get/set/reset match forward (${resetAfter ? 'resetAfter' : 'resetFirst'}, 2 layers, ${schedule})`,
     timeoutMs: 60_000,
     async run(device) {
       const T = 12;
@@ -134,8 +134,7 @@ function gpuFormCase(o: GRUOptions, lengths: boolean): Case {
 }
 
 export const streamingCases: Case[] = [
-  streamingCase(true),
-  streamingCase(false),
+  ...GRU.schedules.flatMap((schedule) => [streamingCase(true, schedule), streamingCase(false, schedule)]),
   gpuFormCase({ inputSize: 3, hiddenSize: 17, numLayers: 1 }, false),
   gpuFormCase({ inputSize: 5, hiddenSize: 17, numLayers: 2, direction: 'bidirectional', batchFirst: true, resetAfter: false }, true),
 ];
