@@ -4,26 +4,22 @@
  * opens a device and exposes `window.__gru`; here each case becomes one vitest `it` that runs it in
  * the page by name. The cases are imported in Node only for their names and timeouts.
  *
- * No GPU is needed: the flags below make Chromium use SwiftShader, its CPU Vulkan (see
- * /work/shared/ENV.md). Where the page gets no WebGPU adapter, `beforeAll` throws: the file fails
- * and vitest exits non-zero (it lists the cases under the failed hook as skipped, never as passed).
+ * No GPU is needed: scripts/chromium.mjs (shared with the benchmark) launches Chromium on SwiftShader,
+ * its CPU Vulkan (see /work/shared/ENV.md). Where the page gets no WebGPU adapter, `beforeAll` throws:
+ * the file fails and vitest exits non-zero (it lists the cases under the failed hook as skipped, never
+ * as passed).
  *
- * Environment:
- *   CHROMIUM_PATH        the browser to launch (default /usr/bin/chromium, then /usr/bin/chromium-browser)
- *   CHROMIUM_EXTRA_ARGS  extra flags, space-separated; one named like ours replaces it, and
- *                        `!--name` removes ours (e.g. `!--use-webgpu-adapter !--use-angle` on a
- *                        machine with a GPU; `!--enable-unsafe-webgpu` must make every case fail)
+ * Environment (read by scripts/chromium.mjs): CHROMIUM_PATH, the browser to launch; CHROMIUM_EXTRA_ARGS,
+ * extra flags (`!--name` removes one of ours, e.g. `!--use-webgpu-adapter !--use-angle` on a machine
+ * with a GPU; `!--enable-unsafe-webgpu` must make every case fail).
  */
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { SourceMap, type SourceMapPayload } from 'node:module';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import puppeteer, { type Browser, type Page } from 'puppeteer-core';
-import { createServer, type ViteDevServer } from 'vite';
+import type { Page } from 'puppeteer-core';
+import type { ViteDevServer } from 'vite';
 import { afterAll, beforeAll, describe, it } from 'vitest';
+import { launchChromium, startViteServer, withTimeout } from '../scripts/chromium.mjs';
 import type { BrowserInfo, CaseFailure } from './browser/main.js';
 import { cases } from './suite/index.js';
 
@@ -35,34 +31,6 @@ const DEFAULT_CASE_TIMEOUT_MS = 120_000;
 /** Time to reload the page after a case ran past its timeout, so that the next case starts clean. */
 const RELOAD_MS = 60_000;
 const STARTUP_MS = 120_000;
-
-/** From /work/shared/ENV.md: WebGPU on SwiftShader, and no background traffic to the network. */
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--enable-unsafe-webgpu',
-  '--enable-features=Vulkan',
-  '--use-angle=swiftshader',
-  '--use-webgpu-adapter=swiftshader',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
-
-function chromiumPath(): string {
-  const fromEnv = process.env.CHROMIUM_PATH;
-  if (fromEnv) {
-    if (!existsSync(fromEnv)) throw new Error(`CHROMIUM_PATH=${fromEnv} does not exist`);
-    return fromEnv;
-  }
-  const found = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
-  if (!found) {
-    throw new Error('no Chromium at /usr/bin/chromium or /usr/bin/chromium-browser: `sudo apt-get install chromium`, or set CHROMIUM_PATH');
-  }
-  return found;
-}
 
 /**
  * Maps one frame of a page stack (`at f (http://127.0.0.1:PORT/test/suite/x.ts?t=1:12:5)`) to the
@@ -100,30 +68,9 @@ async function toError(f: CaseFailure): Promise<Error> {
   return err;
 }
 
-/** A free TCP port on 127.0.0.1 (Vite reads port 0 as "default", 5173, which others may hold). */
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const probe = createNetServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolvePort(port));
-    });
-  });
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
 let server: ViteDevServer | undefined;
-let browser: Browser | undefined;
+let chromium: Awaited<ReturnType<typeof launchChromium>> | undefined;
 let page: Page | undefined;
-let userDataDir: string | undefined;
 let origin = '';
 /** Messages the page logged as errors, kept to explain a page that never became ready. */
 const pageErrors: string[] = [];
@@ -150,37 +97,10 @@ async function openPage(p: Page): Promise<BrowserInfo> {
 
 beforeAll(async () => {
   const t0 = performance.now();
-  server = await createServer({
-    root: ROOT,
-    logLevel: 'warn',
-    clearScreen: false,
-    // Nothing here changes during a run: no file watching, no hot reload, no dependency discovery
-    // (a late pre-bundle would reload the page under a running case).
-    server: { host: '127.0.0.1', port: await freePort(), strictPort: false, hmr: false, watch: null },
-    optimizeDeps: { noDiscovery: true, include: [] },
-  });
-  await server.listen();
+  ({ server, origin } = await startViteServer(ROOT));
   const tServer = performance.now();
-  const address = server.httpServer?.address();
-  if (!address || typeof address === 'string') throw new Error('the Vite server has no TCP address');
-  origin = `http://127.0.0.1:${address.port}`;
-
-  userDataDir = await mkdtemp(join(tmpdir(), 'webgpu-gru-chromium-'));
-  const extra = (process.env.CHROMIUM_EXTRA_ARGS ?? '').split(/\s+/).filter(Boolean);
-  const flagName = (arg: string) => arg.replace(/^!/, '').split('=')[0];
-  const args = [
-    ...CHROMIUM_ARGS.filter((a) => !extra.some((e) => flagName(e) === flagName(a))),
-    ...extra.filter((e) => !e.startsWith('!')),
-  ];
-  browser = await puppeteer.launch({
-    executablePath: chromiumPath(),
-    headless: true,
-    pipe: true,
-    userDataDir,
-    args,
-    // Cases on SwiftShader can run for minutes; vitest's per-case timeout is the one that counts.
-    protocolTimeout: 3_600_000,
-  });
+  chromium = await launchChromium();
+  const browser = chromium.browser;
   const tLaunch = performance.now();
   page = await browser.newPage();
   page.on('console', (msg) => {
@@ -217,17 +137,8 @@ beforeAll(async () => {
 }, STARTUP_MS);
 
 afterAll(async () => {
-  if (browser) {
-    const b = browser;
-    try {
-      await withTimeout(b.close(), 15_000, 'closing Chromium');
-    } catch (e) {
-      console.error(String(e));
-      b.process()?.kill('SIGKILL');
-    }
-  }
+  await chromium?.close();
   await server?.close();
-  if (userDataDir) await rm(userDataDir, { recursive: true, force: true, maxRetries: 3 });
 }, 60_000);
 
 async function runInPage(name: string, timeoutMs: number): Promise<void> {
