@@ -32,7 +32,7 @@
 //
 // Bindings (group 0, per layer):
 //   0  G    read   [T][B][D][3][H4] projection, gates r, z, n, time-major (vec4s)
-//   1  U    read   the layer's weights: Uᵀ as [D][⌈H/KP⌉][3][C] packs, each a vec4<u32> holding the weights of KP
+//   1  U    read   the layer's weights: Uᵀ as [D][H4/KP][3][C] packs, each a vec4<u32> holding the weights of KP
 //                  consecutive k for the 4 units of a block (FORMAT 0: f32 bits, KP = 1;
 //                  1: f16 pairs, KP = 2; 2: int8 snorm, KP = 4); then the per-unit scales
 //                  [D][3][C] (int8: the row's max |w|; else 1) and b_hn [D][C], both f32 vec4s;
@@ -86,7 +86,7 @@ override H4: u32 = (H + 3u) / 4u * 4u;   // H padded to whole unit blocks
 override C: u32 = H4 / 4u;                // unit blocks
 override FORMAT: u32 = 0u;                // weight storage: 0 f32, 1 f16, 2 int8
 override KP: u32 = 1u;                    // k per weight pack: 1, 2, 4 for FORMAT 0, 1, 2
-override KPACKS: u32 = (H + KP - 1u) / KP;
+override KPACKS: u32 = H4 / KP;           // packs per gate row, covering H4 (zero past H)
 
 @group(0) @binding(0) var<storage, read> G: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> U: array<vec4<u32>>;
@@ -419,7 +419,7 @@ override CHUNK: u32 = 2048u;
 override XK: u32 = 1u;                      // sequence_input_*: the layer's input width K
 @group(0) @binding(5) var<storage, read> X: array<f32>;   // sequence_input_*: the layer input
 
-var<workgroup> hq: array<f32, 3 * H4>;      // h of this row: thirds `cur` and 1 − cur; r ⊙ h: third 2
+var<workgroup> hq: array<vec4<f32>, 3 * C>; // h of this row by unit block: thirds `cur` and 1 − cur; r ⊙ h: third 2
 var<workgroup> giq: array<vec4<f32>, 3 * C>; // gate inputs r, z, n of each unit block
 var<workgroup> xq: array<f32, XK>;          // x_t, sequence_input_* only
 var<workgroup> lenq: u32;
@@ -430,25 +430,24 @@ fn mask_units(c: u32, v: vec4<f32>) -> vec4<f32> {
 }
 
 fn hq_units(third: u32, c: u32) -> vec4<f32> {
-  let i = third * H4 + 4u * c;
-  return vec4<f32>(hq[i], hq[i + 1u], hq[i + 2u], hq[i + 3u]);
+  return hq[third * C + c];
 }
 
 fn set_hq_units(third: u32, c: u32, v: vec4<f32>) {
-  let i = third * H4 + 4u * c;
-  hq[i] = v.x;
-  hq[i + 1u] = v.y;
-  hq[i + 2u] = v.z;
-  hq[i + 3u] = v.w;
+  hq[third * C + c] = v;
 }
 
-// U_gate · v for unit block c, v = third `third` of hq, scaled (int8).
+// U_gate · v for unit block c, v = third `third` of hq, scaled (int8). h is read 4 k at a time
+// (one workgroup load per 4/KP weight packs); packs cover H4, zero past H, as is h.
 fn recurrent_dot(d: u32, gate: u32, c: u32, third: u32) -> vec4<f32> {
   var acc = vec4<f32>(0.0);
-  for (var kp = 0u; kp < KPACKS; kp++) {
-    let w = U[u_index(d, kp, gate, c)];
-    for (var i = 0u; i < KP; i++) {
-      acc += unpack_weights(w, i) * hq[third * H4 + kp * KP + i];
+  for (var kb = 0u; kb < C; kb++) {
+    let h4 = hq[third * C + kb];
+    for (var j = 0u; j < 4u / KP; j++) {
+      let w = U[u_index(d, kb * (4u / KP) + j, gate, c)];
+      for (var i = 0u; i < KP; i++) {
+        acc += unpack_weights(w, i) * h4[j * KP + i];
+      }
     }
   }
   return row_scale(d, gate, c) * acc;
@@ -459,16 +458,19 @@ fn recurrent_dot3(d: u32, c: u32, third: u32) -> array<vec4<f32>, 3> {
   var ar = vec4<f32>(0.0);
   var az = vec4<f32>(0.0);
   var an = vec4<f32>(0.0);
-  for (var kp = 0u; kp < KPACKS; kp++) {
-    let w = u_index(d, kp, 0u, c);
-    let pr = U[w];
-    let pz = U[w + C];
-    let pn = U[w + 2u * C];
-    for (var i = 0u; i < KP; i++) {
-      let hk = hq[third * H4 + kp * KP + i];
-      ar += unpack_weights(pr, i) * hk;
-      az += unpack_weights(pz, i) * hk;
-      an += unpack_weights(pn, i) * hk;
+  for (var kb = 0u; kb < C; kb++) {
+    let h4 = hq[third * C + kb];
+    for (var j = 0u; j < 4u / KP; j++) {
+      let w = u_index(d, kb * (4u / KP) + j, 0u, c);
+      let pr = U[w];
+      let pz = U[w + C];
+      let pn = U[w + 2u * C];
+      for (var i = 0u; i < KP; i++) {
+        let hk = h4[j * KP + i];
+        ar += unpack_weights(pr, i) * hk;
+        az += unpack_weights(pz, i) * hk;
+        an += unpack_weights(pn, i) * hk;
+      }
     }
   }
   return array<vec4<f32>, 3>(row_scale(d, 0u, c) * ar, row_scale(d, 1u, c) * az, row_scale(d, 2u, c) * an);

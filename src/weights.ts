@@ -70,7 +70,7 @@ export const FORMAT_CODES: Record<WeightFormat, number> = { f32: 0, f16: 1, int8
 /** Bytes of a layer's packed recurrent weights: packs, scales and b_hn. */
 export function recurrentBytes(o: ResolvedOptions): number {
   const C = paddedHidden(o.hiddenSize) / 4;
-  const packs = Math.ceil(o.hiddenSize / K_PER_PACK[o.weightFormat]);
+  const packs = paddedHidden(o.hiddenSize) / K_PER_PACK[o.weightFormat];
   return 16 * o.numDirections * C * (packs * 3 + 3 + 1);
 }
 
@@ -108,7 +108,7 @@ export function toHalf(x: number): number {
  *   H to H4 of each block stay zero), then the folded bias [N]: b_ih for every gate, plus b_hh for
  *   r and z — and for n too when the reset gate comes first, because then b_hn sits outside
  *   r ⊙ (…). A vec4 of neighbouring columns is one load in shaders/projection.wgsl.
- * - `recurrent`: Uᵀ in packs of 16 bytes, [D][⌈H/KP⌉][3][C]: the weights of KP consecutive k for
+ * - `recurrent`: Uᵀ in packs of 16 bytes, [D][H4/KP][3][C]: the weights of KP consecutive k for
  *   the 4 units of block c (f32: 1 k; f16: 2 k as pack2x16float pairs; int8: 4 k, each a u32 of 4
  *   snorm bytes, q = round(127·w / max|row|)), so an invocation of shaders/recurrence.wgsl reads
  *   its 4 units next to its neighbour's; then per-unit scales [D][3][C] (int8: max |row|, else
@@ -127,7 +127,7 @@ export function packLayer(
   const K = layerInputSize(o, layer);
   const N = D * 3 * H4;
   const KP = K_PER_PACK[o.weightFormat];
-  const packs = Math.ceil(H / KP);
+  const packs = H4 / KP; // covering H4, so the persistent kernels can read h 4 k at a time
   const blocks = gateBlocks(o.gateOrder);
   const source = [blocks.r, blocks.z, blocks.n];
   const projection = new Float32Array(K * N + N);
