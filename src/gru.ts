@@ -79,11 +79,12 @@ async function readBack(
 /**
  * The schedule 'auto' picks among those the device can run. The persistent schedules run B·D
  * workgroups for the whole sequence and save a dispatch per step; stepwise spreads each step over
- * ⌈H/256⌉·⌈B/4⌉·D workgroups and reads each weight once per 4 rows. See bench/NOTES.md for the
- * measurements behind the threshold.
+ * ⌈H/256⌉·⌈B/4⌉·D workgroups and reads each weight once per 4 rows. Measured on SwiftShader
+ * (bench/NOTES.md): persistent wins at B·D ≤ 2 by 1.4–2.8×, stepwise at B·D = 16 (C, F) by
+ * 1.2–1.3×; without a GPU to measure on, the threshold sits between them.
  */
-export function chooseSchedule(o: ResolvedOptions, steps: number, batch: number, available: readonly Schedule[]): Schedule {
-  if (batch * o.numDirections <= 8 || steps > 4 * batch) {
+export function chooseSchedule(o: ResolvedOptions, batch: number, available: readonly Schedule[]): Schedule {
+  if (batch * o.numDirections <= 8) {
     if (available.includes('persistent')) return 'persistent';
     if (available.includes('persistent-split')) return 'persistent-split';
   }
@@ -180,15 +181,15 @@ export class GRU {
     if (this.destroyed) throw new GRUError('this GRU: expected a live GRU, got one that was destroyed (destroy() was called)');
   }
 
-  /** The schedule of a forward of this shape. */
-  scheduleFor(steps: number, batch: number): Schedule {
+  /** The schedule a forward (or a streaming step) of `batch` rows runs. */
+  scheduleFor(batch: number): Schedule {
     const o = this.options;
-    return o.schedule === 'auto' ? chooseSchedule(o, steps, batch, this.available) : o.schedule;
+    return o.schedule === 'auto' ? chooseSchedule(o, batch, this.available) : o.schedule;
   }
 
   /** The plan of a forward of this shape; the last one is kept for the next call. */
   private planFor(steps: number, batch: number): Plan {
-    const schedule = this.scheduleFor(steps, batch);
+    const schedule = this.scheduleFor(batch);
     const p = this.plan;
     if (p && p.steps === steps && p.batch === batch && p.schedule === schedule) return p;
     // One uniform slot per dispatch along the sequence: every step, or every chunk of steps.
@@ -301,7 +302,7 @@ export class GRU {
     // A one-step plan whose two uniform slots read h from either state slot: every schedule's
     // kernels read slot `parity` and write the other, so the state flips slots at each step.
     const slots: StepSlot[] = [{ s: 0, parity: 0 }, { s: 0, parity: 1 }];
-    const plan = new Plan(this.device, this.options, this.layers, this.kernels, 1, batch, slots, this.scheduleFor(1, batch));
+    const plan = new Plan(this.device, this.options, this.layers, this.kernels, 1, batch, slots, this.scheduleFor(batch));
     plan.writeLengths(undefined, 1);
     const state = new GRUState(this, plan, () => this.states.delete(state));
     this.states.add(state);
