@@ -8,9 +8,10 @@
  * This file is the driver. The work happens in bench/lib/harness.ts (ours, the reference, the
  * check, the timing loop), bench/page/ (the page and the peers) and bench/node.ts (the Node form),
  * which Vite serves to the page or loads into Node (ssrLoadModule): nothing needs building first.
- * The driver runs one cell (config × runner) at a time, prints a line per cell, skips a slow
- * peer's cell when its earlier configs predict a forward over the cap, and writes the reports
- * (bench/report.mjs) under bench/results/.
+ * The driver runs one cell (config × runner) at a time, the cheapest configs first, prints a line
+ * per cell, skips an optional cell (a peer's, the reference's, one of our variants') when the
+ * runner's earlier configs predict a forward over the cap or a run over its target length, and
+ * writes the reports (bench/report.mjs) under bench/results/.
  */
 import { execFileSync } from 'node:child_process';
 import { createReadStream, existsSync, statSync } from 'node:fs';
@@ -60,7 +61,7 @@ Options:
                        forward over N ms (default 4000 with --quick, 45000 otherwise);
                        our variants (ours-gpu:…) at a quarter of N; never ours, ours-gpu, ours-ra0
   --target-s=N         the run's target length: those optional cells are also skipped where they
-                       would make the run longer (default 160 with --quick, 810 otherwise)
+                       would make the run longer (default 140 with --quick, 810 otherwise)
   --help               this text
 
 Environment: CHROMIUM_PATH, CHROMIUM_EXTRA_ARGS (see scripts/chromium.mjs).`;
@@ -339,15 +340,22 @@ function cellLine(r, elapsedMs) {
 
 /**
  * The time a·s + b·f (a, b ≥ 0) of a forward with s sequential steps and f FLOPs, fitted to earlier
- * observations by least squares on the relative error; 0 with none; with one, the smallest time the
- * model allows (t₀ · min(s/s₀, f/f₀)).
+ * observations by least squares on the relative error; 0 with none. One observation cannot tell a
+ * from b: the model allows anything from t₀·min(s/s₀, f/f₀) to t₀·max(…). The full run takes the
+ * smallest (it has time to spare: tfjs-webgpu then runs at B, C, D and F); `cautious` (--quick) the
+ * geometric mean of the two (the smallest once ran a 45 s cell in a 3-minute quick run).
  * @param {{ t: number, s: number, f: number }[]} obs
  * @param {number} s
  * @param {number} f
+ * @param {boolean} cautious
  */
-function fitPredict(obs, s, f) {
+function fitPredict(obs, s, f, cautious) {
   if (obs.length === 0) return 0;
-  if (obs.length === 1) return obs[0].t * Math.min(s / obs[0].s, f / obs[0].f);
+  if (obs.length === 1) {
+    const lo = Math.min(s / obs[0].s, f / obs[0].f);
+    const hi = Math.max(s / obs[0].s, f / obs[0].f);
+    return obs[0].t * (cautious ? Math.sqrt(lo * hi) : lo);
+  }
   // Minimise Σ (a·x_i + b·y_i − 1)² with x = s/t, y = f/t.
   let xx = 0, xy = 0, yy = 0, x1 = 0, y1 = 0;
   for (const o of obs) {
@@ -378,11 +386,11 @@ async function main() {
   const tStart = performance.now();
   const quick = opts.quick;
   /** @type {Timing} */
-  const timing = quick ? { maxReps: 5, minReps: 1, budgetMs: 800 } : { maxReps: 30, minReps: 3, budgetMs: 4000 };
+  const timing = quick ? { maxReps: 5, minReps: 1, budgetMs: 500 } : { maxReps: 30, minReps: 3, budgetMs: 4000 };
   const maxForwardMs = opts.maxForwardMs ?? (quick ? 4000 : 45000);
   const cellTimeoutMs = quick ? 120_000 : 300_000;
   /** The run's target length: optional cells are skipped where they would push the run past it. */
-  const targetMs = (opts.targetS ?? (quick ? 160 : 810)) * 1000;
+  const targetMs = (opts.targetS ?? (quick ? 140 : 810)) * 1000;
 
   console.log(`webgpu-gru bench: ${opts.node ? 'Node (Dawn)' : 'headless Chromium'}, ${quick ? 'quick' : 'full'} run`);
   const target = opts.node ? await nodeTarget(opts) : await browserTarget(opts);
@@ -409,8 +417,7 @@ async function main() {
     /**
      * Predictions of a runner's time per forward, to skip the cells that would blow the time
      * limit (the cap). A forward is modelled as a·(sequential steps) + b·FLOPs, a, b ≥ 0, fitted to
-     * the runner's earlier configs (least squares on relative error); from one earlier config,
-     * which cannot separate a from b, the smallest time the model allows: t₀ · min(s/s₀, f/f₀).
+     * the runner's earlier configs (see fitPredict).
      * Our variants (ours-gpu:…) are predicted from their smallest ratio to ours-gpu so far times
      * ours-gpu's time in this config, when that is larger.
      * @type {Map<string, { t: number, s: number, f: number }[]>}
@@ -420,17 +427,24 @@ async function main() {
     const bestRatio = new Map();
     /** @param {RunnerDesc} r @param {string} config @param {number} s @param {number} f */
     const predict = (r, config, s, f) => {
-      const own = fitPredict(seen.get(r.id) ?? [], s, f);
+      const own = fitPredict(seen.get(r.id) ?? [], s, f, quick);
       if (!r.id.includes(':')) return own;
       const base = results.find((x) => x.config === config && x.runner === r.baseline && x.status === 'ok');
       const ratio = bestRatio.get(r.id);
       return Math.max(own, base?.medianMs !== undefined && ratio !== undefined ? base.medianMs * ratio : 0);
     };
     const mainRunners = runners.filter((r) => r.family === 'ours' && !r.id.includes(':'));
-    /** Predicted time of the main runners' cells (first + one warm forward) in `rest`. @param {ConfigDesc[]} rest */
+    /**
+     * Predicted time of the main runners' cells (first + one warm forward) in `rest`, optimistic
+     * (a cautious guess from the first small configs would keep most of the run for the last ones).
+     * @param {ConfigDesc[]} rest
+     */
     const mainReserve = (rest) =>
-      rest.reduce((sum, c) => sum + mainRunners.reduce((t, r) => t + 2 * fitPredict(seen.get(r.id) ?? [], c.steps * c.numLayers, flopsOf(c)), 0), 0);
-    for (const c of configs) {
+      rest.reduce((sum, c) => sum + mainRunners.reduce((t, r) => t + 2 * fitPredict(seen.get(r.id) ?? [], c.steps * c.numLayers, flopsOf(c), false), 0), 0);
+    // Cheapest first: the small configs feed the predictions for the large ones, and where the run's
+    // time budget runs short, it is the large configs' optional cells that are left out.
+    const order = [...configs].sort((a, b) => flopsOf(a) - flopsOf(b));
+    for (const c of order) {
       const f = flopsOf(c);
       const steps = c.steps * c.numLayers;
       const D = c.direction === 'bidirectional' ? 2 : 1;
@@ -445,12 +459,13 @@ async function main() {
         const optional = r.family !== 'ours' || r.id.includes(':');
         const cap = r.id.includes(':') ? maxForwardMs / 4 : maxForwardMs;
         // A cell costs at least two forwards (the first and one warm); keep time for the main
-        // runners of the configs still to come.
+        // runners of the configs still to come. Cells predicted under 1% of the target always run:
+        // they barely move the total, and the reserve is a wild guess while only small configs ran.
         const elapsed = performance.now() - tStart;
-        const reserve = mainReserve(configs.slice(configs.indexOf(c) + 1));
+        const reserve = mainReserve(order.slice(order.indexOf(c) + 1));
         if (optional && predicted > cap) {
           result = { config: c.id, runner: r.id, status: 'skipped', message: `predicted ≥ ${secs(predicted)} per forward from its earlier configs (cap ${secs(cap)})` };
-        } else if (optional && elapsed + 2 * predicted + reserve > targetMs) {
+        } else if (optional && 2 * predicted > targetMs / 100 && elapsed + 2 * predicted + reserve > targetMs) {
           result = {
             config: c.id,
             runner: r.id,
