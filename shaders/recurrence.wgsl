@@ -8,7 +8,7 @@
 // Two schedules, both with both directions in the same dispatch:
 // - stepwise (step_fused; step_reset + step_update): one dispatch per timestep, spread over
 //   ⌈H4/4/WG⌉ × ⌈B/4⌉ × D workgroups; the step index comes from a uniform at a dynamic offset.
-// - persistent (sequence_fused, sequence_reset_first): one dispatch per layer; workgroup
+// - persistent (sequence, sequence_input): one dispatch per layer (or per CHUNK steps); workgroup
 //   (0, b, d) owns batch row b of direction d for the whole sequence, h in workgroup memory,
 //   a workgroup barrier between steps and no dispatch boundary at all.
 //
@@ -36,12 +36,12 @@
 //                  consecutive k for the 4 units of a block (FORMAT 0: f32 bits, KP = 1;
 //                  1: f16 pairs, KP = 2; 2: int8 snorm, KP = 4); then the per-unit scales
 //                  [D][3][C] (int8: the row's max |w|; else 1) and b_hn [D][C], both f32 vec4s;
-//                  at vec4 p.wOffset the input projection Wᵀ and bias (sequence_input_* only)
+//                  at vec4 p.wOffset the input projection Wᵀ and bias (sequence_input only)
 //   2  S    rw     [3][L·D][B][H] state: slots 0 and 1 ping-pong h, slot 2 holds r ⊙ h;
 //                  then [B] sequence lengths (as f32: exact below 2^24)
 //   3  Y    rw     layer output, (t, b) at t·outStrideT + b·outStrideB, direction d at d·H
 //   4  p    uniform per-layer sizes
-//   5  X    read   the layer input (sequence_input_* only, which use no G)
+//   5  X    read   the layer input (sequence_input only, which use no G)
 // Group 1: the per-step uniform (s, parity) at a dynamic offset, so that one command encoder
 // holds every step (or chunk of steps, for the persistent kernels) with no writeBuffer between
 // dispatches.
@@ -58,9 +58,9 @@ struct Params {
   dirBase: u32,       // 1 when the only direction is 'reverse', else 0
   outStrideT: u32,
   outStrideB: u32,
-  inStrideT: u32,     // sequence_input_*: X offset of step t
-  inStrideB: u32,     // sequence_input_*: X offset of batch row b
-  wOffset: u32,       // sequence_input_*: vec4 index of Wᵀ in the weight buffer
+  inStrideT: u32,     // sequence_input: X offset of step t
+  inStrideB: u32,     // sequence_input: X offset of batch row b
+  wOffset: u32,       // sequence_input: vec4 index of Wᵀ in the weight buffer
   _pad0: u32,
   _pad1: u32,
 }
@@ -400,8 +400,8 @@ fn step_update(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_
 // owns unit blocks i, i+WG, …; h lives in workgroup memory (ping-pong thirds 0 and 1 of hq,
 // r ⊙ h in third 2), read as a broadcast scalar per k. Parallelism is only B·D workgroups, so the
 // host picks these when that is enough or when per-dispatch overhead would dominate.
-// - sequence_*: the gate inputs come from G (one projection dispatch per layer before);
-// - sequence_input_*: the projection is fused in — x_t is staged in workgroup memory and each
+// - sequence: the gate inputs come from G (one projection dispatch per layer before);
+// - sequence_input: the projection is fused in — x_t is staged in workgroup memory and each
 //   invocation computes W·x_t + b for its own units — so a layer is ONE dispatch, and a
 //   one-layer GRU one dispatch per forward. Wᵀ [K][D·3·H4] and its bias are read from the
 //   layer's weight buffer at vec4 offset p.wOffset (shaders/projection.wgsl's layout).
@@ -415,13 +415,14 @@ fn step_update(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_
 // steps stay one dispatch per layer.
 
 override CHUNK: u32 = 2048u;
+override RESET_AFTER: bool = true;          // persistent kernels: which n the step computes
 
-override XK: u32 = 1u;                      // sequence_input_*: the layer's input width K
-@group(0) @binding(5) var<storage, read> X: array<f32>;   // sequence_input_*: the layer input
+override XK: u32 = 1u;                      // sequence_input: the layer's input width K
+@group(0) @binding(5) var<storage, read> X: array<f32>;   // sequence_input: the layer input
 
 var<workgroup> hq: array<vec4<f32>, 3 * C>; // h of this row by unit block: thirds `cur` and 1 − cur; r ⊙ h: third 2
 var<workgroup> giq: array<vec4<f32>, 3 * C>; // gate inputs r, z, n of each unit block
-var<workgroup> xq: array<f32, XK>;          // x_t, sequence_input_* only
+var<workgroup> xq: array<f32, XK>;          // x_t, sequence_input only
 var<workgroup> lenq: u32;
 
 // Units past H stay 0, so the padding of a weight pack (zero weights) never meets inf or NaN.
@@ -562,53 +563,35 @@ fn stage_input(lid: u32, d: u32, b: u32, t: u32) {
   }
 }
 
+fn sequence_step(lid: u32, d: u32, b: u32, t: u32, cur: u32) {
+  if (RESET_AFTER) {
+    sequence_step_after(lid, d, b, t, cur);
+  } else {
+    sequence_step_first(lid, d, b, t, cur);
+  }
+}
+
 @compute @workgroup_size(WG, 1, 1)
-fn sequence_fused(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+fn sequence(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
   let len = sequence_begin(lid.x, wid.z, wid.y);
   var cur = 0u;
   for (var s = st.s; s < min(len, st.s + CHUNK); s++) {
     let t = sequence_time(s, len, wid.z);
     stage_projection(lid.x, wid.z, wid.y, t);
-    sequence_step_after(lid.x, wid.z, wid.y, t, cur);
+    sequence_step(lid.x, wid.z, wid.y, t, cur);
     cur = 1u - cur;
   }
   sequence_end(lid.x, wid.z, wid.y, len, cur);
 }
 
 @compute @workgroup_size(WG, 1, 1)
-fn sequence_reset_first(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
-  let len = sequence_begin(lid.x, wid.z, wid.y);
-  var cur = 0u;
-  for (var s = st.s; s < min(len, st.s + CHUNK); s++) {
-    let t = sequence_time(s, len, wid.z);
-    stage_projection(lid.x, wid.z, wid.y, t);
-    sequence_step_first(lid.x, wid.z, wid.y, t, cur);
-    cur = 1u - cur;
-  }
-  sequence_end(lid.x, wid.z, wid.y, len, cur);
-}
-
-@compute @workgroup_size(WG, 1, 1)
-fn sequence_input_fused(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+fn sequence_input(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
   let len = sequence_begin(lid.x, wid.z, wid.y);
   var cur = 0u;
   for (var s = st.s; s < min(len, st.s + CHUNK); s++) {
     let t = sequence_time(s, len, wid.z);
     stage_input(lid.x, wid.z, wid.y, t);
-    sequence_step_after(lid.x, wid.z, wid.y, t, cur);
-    cur = 1u - cur;
-  }
-  sequence_end(lid.x, wid.z, wid.y, len, cur);
-}
-
-@compute @workgroup_size(WG, 1, 1)
-fn sequence_input_reset_first(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
-  let len = sequence_begin(lid.x, wid.z, wid.y);
-  var cur = 0u;
-  for (var s = st.s; s < min(len, st.s + CHUNK); s++) {
-    let t = sequence_time(s, len, wid.z);
-    stage_input(lid.x, wid.z, wid.y, t);
-    sequence_step_first(lid.x, wid.z, wid.y, t, cur);
+    sequence_step(lid.x, wid.z, wid.y, t, cur);
     cur = 1u - cur;
   }
   sequence_end(lid.x, wid.z, wid.y, len, cur);

@@ -147,6 +147,7 @@ export function recurrenceConstants(o: ResolvedOptions, units: number): Record<s
     G_ALPHA: g.alpha,
     G_BETA: g.beta,
     CLIP: o.clip,
+    RESET_AFTER: o.resetAfter ? 1 : 0,
     FORMAT: FORMAT_CODES[o.weightFormat],
     KP: K_PER_PACK[o.weightFormat],
   };
@@ -188,14 +189,13 @@ export async function recurrencePipelines(device: GPUDevice, o: ResolvedOptions,
     make('step_update', step, true, false, (p) => (kernels.update = p));
   }
   if (schedules.includes('persistent-split')) {
-    make(o.resetAfter ? 'sequence_fused' : 'sequence_reset_first', persistent, true, false, (p) => (kernels.sequence = p));
+    make('sequence', persistent, true, false, (p) => (kernels.sequence = p));
   }
   if (schedules.includes('persistent')) {
     const byWidth = new Map<number, GPUComputePipeline>();
     kernels.sequenceInput = byWidth;
     for (const width of layerWidths(o)) {
-      const entry = o.resetAfter ? 'sequence_input_fused' : 'sequence_input_reset_first';
-      make(entry, { ...persistent, XK: width }, true, true, (p) => byWidth.set(width, p));
+      make('sequence_input', { ...persistent, XK: width }, true, true, (p) => byWidth.set(width, p));
     }
   }
   await Promise.all(work);

@@ -26,7 +26,7 @@ import {
   type GRUOptions,
 } from '../../src/index.js';
 import type { Case } from './registry.js';
-import { assertClose, expectGRUError, randomWeights, record, rng, uniform, type Tolerance } from './util.js';
+import { assertClose, countingBuffers, expectGRUError, randomWeights, record, rng, uniform, type Tolerance } from './util.js';
 
 const EXACT: Tolerance = { rtol: 0, atol: 0 };
 const LINEAR_TOLERANCE: Tolerance = { rtol: 1e-5, atol: 1e-5 };
@@ -61,27 +61,6 @@ function run(device: GPUDevice, record: (pass: GPUComputePassEncoder) => void): 
   record(pass);
   pass.end();
   device.queue.submit([encoder.finish()]);
-}
-
-/** Counts the buffers created through `device` and not yet destroyed, while `fn` runs. */
-async function countingBuffers(device: GPUDevice, fn: (live: () => number) => Promise<void>): Promise<void> {
-  const live = new Set<GPUBuffer>();
-  const create = device.createBuffer;
-  device.createBuffer = function (descriptor: GPUBufferDescriptor): GPUBuffer {
-    const buffer = create.call(device, descriptor);
-    const destroy = buffer.destroy;
-    live.add(buffer);
-    buffer.destroy = function () {
-      live.delete(buffer);
-      destroy.call(buffer);
-    };
-    return buffer;
-  };
-  try {
-    await fn(() => live.size);
-  } finally {
-    device.createBuffer = create;
-  }
 }
 
 /** A random character model: V tokens, E-wide embedding, a 2-layer GRU of H units, a head scaled so logits spread. */

@@ -5,28 +5,7 @@
  */
 import { GRU, type GRUOptions } from '../../src/index.js';
 import type { Case } from './registry.js';
-import { expectGRUError, randomWeights, rng, uniform } from './util.js';
-
-/** Counts the buffers created through `device` and not yet destroyed, while `fn` runs. */
-async function countingBuffers(device: GPUDevice, fn: (live: () => number) => Promise<void>): Promise<void> {
-  const live = new Set<GPUBuffer>();
-  const create = device.createBuffer;
-  device.createBuffer = function (descriptor: GPUBufferDescriptor): GPUBuffer {
-    const buffer = create.call(device, descriptor);
-    const destroy = buffer.destroy;
-    live.add(buffer);
-    buffer.destroy = function () {
-      live.delete(buffer);
-      destroy.call(buffer);
-    };
-    return buffer;
-  };
-  try {
-    await fn(() => live.size);
-  } finally {
-    device.createBuffer = create;
-  }
-}
+import { countingBuffers, expectGRUError, randomWeights, rng, uniform } from './util.js';
 
 export const leakCases: Case[] = [
   {

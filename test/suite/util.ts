@@ -1,17 +1,10 @@
 /** Seeded data, GRU set-up and float comparison shared by the suite's cases. */
 import { GRU, GRUError, gruReference, type GRUOptions, type GRUWeights, type RunArgs } from '../../src/index.js';
 
-/** mulberry32: a small seeded generator, so every case is reproducible from its seed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../../src/layers/reference.js';
+
+/** mulberry32: every case is reproducible from its seed (the generator CharModel samples with). */
+export const rng = seededRandom;
 
 export function uniform(random: () => number, length: number, scale: number): Float32Array {
   const out = new Float32Array(length);
@@ -130,4 +123,25 @@ export async function expectGRUError(fn: () => unknown, pattern: RegExp): Promis
     throw new Error(`expected a GRUError matching ${pattern}, got ${error === undefined ? 'no error' : String(error)}`);
   }
   if (!pattern.test(error.message)) throw new Error(`GRUError message ${JSON.stringify(error.message)} does not match ${pattern}`);
+}
+
+/** Counts the buffers created through `device` and not yet destroyed, while `fn` runs. */
+export async function countingBuffers(device: GPUDevice, fn: (live: () => number) => Promise<void>): Promise<void> {
+  const live = new Set<GPUBuffer>();
+  const create = device.createBuffer;
+  device.createBuffer = function (descriptor: GPUBufferDescriptor): GPUBuffer {
+    const buffer = create.call(device, descriptor);
+    const destroy = buffer.destroy;
+    live.add(buffer);
+    buffer.destroy = function () {
+      live.delete(buffer);
+      destroy.call(buffer);
+    };
+    return buffer;
+  };
+  try {
+    await fn(() => live.size);
+  } finally {
+    device.createBuffer = create;
+  }
 }
