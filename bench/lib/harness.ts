@@ -421,7 +421,10 @@ export function createHarness(device: GPUDevice, runners: readonly RunnerDef[]):
         result.tolerance = def.check.tolerance;
         result.checkedAgainst = expected.source;
         if (!(result.maxDiff <= def.check.tolerance)) {
-          return { ...result, status: 'check-failed', message: `max |diff| ${result.maxDiff.toExponential(2)} > ${def.check.tolerance} against ${result.checkedAgainst}` };
+          const what = `max |diff| ${result.maxDiff.toExponential(2)} > ${def.check.tolerance} against ${result.checkedAgainst}`;
+          // The reference is the ground truth: there, the one that is wrong is ours.
+          const blame = def.family === 'reference' ? ` — OURS IS WRONG here (${result.checkedAgainst} disagrees with the CPU reference)` : '';
+          return { ...result, status: 'check-failed', message: `${what}${blame}` };
         }
       }
       // The first warm forward is the one counted.
