@@ -409,10 +409,10 @@ fn step_update(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_
 // those, so staging them needs no barrier. The row's length comes through workgroupUniformLoad
 // so the step loop stays uniform.
 // A dispatch runs at most CHUNK steps, from step st.s (group 1, as for stepwise), reading h from
-// state slot st.parity and leaving it in the other. Mesa's llvmpipe caps a loop at 65 535
-// iterations (its count seems to advance with the nested loops too): single dispatches of these
-// kernels stopped, leaving zeros, after about 9 400 and 13 100 steps. Sequences up to CHUNK
-// steps stay one dispatch per layer.
+// state slot st.parity and leaving it in the other. Mesa's llvmpipe stops a loop after 65 535
+// iterations counted over the whole invocation (an inner loop's count does not restart with its
+// outer loop) and goes on silently: a single dispatch of H = I = 256 went wrong after 76 steps,
+// H = 8 after ~9 400. The host sizes CHUNK per adapter (2048 elsewhere), src/pipelines.ts.
 
 override CHUNK: u32 = 2048u;
 override RESET_AFTER: bool = true;          // persistent kernels: which n the step computes

@@ -7,7 +7,7 @@
 import { checkFloatArray, checkRunArgs, checkSizes, inputShape, RUN_ARG_KEYS, stateShape, type RunArgs } from './args.js';
 import { GRUError, describe, fail } from './errors.js';
 import { resolveOptions, SCHEDULES, type GRUOptions, type ResolvedOptions, type Schedule } from './options.js';
-import { deviceKernels, fittingSchedules, layerWidths, MAP_READ_MODE, PERSISTENT_CHUNK, persistentBytes, recurrencePipelines, Usage } from './pipelines.js';
+import { deviceKernels, fittingSchedules, layerWidths, MAP_READ_MODE, persistentBytes, persistentChunk, recurrencePipelines, Usage } from './pipelines.js';
 import { checkBinding, Plan, writeFloats, type Kernels, type LayerBuffers, type StepSlot } from './plan.js';
 import type { GRUResult } from './reference.js';
 import { layerInputSize, packLayer, paddedHidden, recurrentBytes, validateWeights, type GRUWeights } from './weights.js';
@@ -193,7 +193,7 @@ export class GRU {
     const p = this.plan;
     if (p && p.steps === steps && p.batch === batch && p.schedule === schedule) return p;
     // One uniform slot per dispatch along the sequence: every step, or every chunk of steps.
-    const stride = schedule === 'stepwise' ? 1 : PERSISTENT_CHUNK;
+    const stride = schedule === 'stepwise' ? 1 : persistentChunk(this.device, this.options);
     const slots: StepSlot[] = Array.from({ length: Math.ceil(steps / stride) }, (_, i) => ({ s: i * stride, parity: i % 2 }));
     const plan = new Plan(this.device, this.options, this.layers, this.kernels, steps, batch, slots, schedule);
     this.plan?.destroy();

@@ -7,6 +7,7 @@
  * every kernel size stably (Chromium's SwiftShader ICD crashes Dawn in Node on large kernels, and
  * Debian's lavapipe is rejected by Dawn's Vulkan backend). The fallback is announced on stderr.
  */
+import { recordAdapter, recordedAdapter } from './adapter.js';
 import { GRUError } from './errors.js';
 
 export interface NodeDeviceOptions {
@@ -23,7 +24,6 @@ type DawnModule = {
 
 /** Dawn's `GPU` objects must outlive their devices; they are held here for the process. */
 const keepAlive = new Set<GPU>();
-const descriptions = new WeakMap<GPUDevice, string>();
 
 const CPU_ADAPTERS = /swiftshader|llvmpipe|lavapipe|softpipe|software/i;
 
@@ -56,7 +56,7 @@ async function device(gpu: GPU, adapter: GPUAdapter): Promise<GPUDevice> {
   };
   const dev = await adapter.requestDevice({ requiredLimits });
   keepAlive.add(gpu);
-  descriptions.set(dev, describeAdapter(adapter));
+  recordAdapter(dev, describeAdapter(adapter));
   return dev;
 }
 
@@ -98,5 +98,5 @@ export async function requestDevice(options: NodeDeviceOptions = {}): Promise<GP
 
 /** Which adapter a device from `requestDevice` runs on, in words. */
 export function adapterDescription(device: GPUDevice): string | undefined {
-  return descriptions.get(device);
+  return recordedAdapter(device);
 }

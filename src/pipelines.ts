@@ -5,6 +5,7 @@
  */
 import projectionSource from '../shaders/projection.wgsl?raw';
 import recurrenceSource from '../shaders/recurrence.wgsl?raw';
+import { boundsLoops } from './adapter.js';
 import type { ResolvedOptions, Schedule } from './options.js';
 import { FORMAT_CODES, K_PER_PACK, paddedHidden } from './weights.js';
 
@@ -25,8 +26,18 @@ export function stepUnits(o: ResolvedOptions): number {
 }
 /** Batch rows per step workgroup (the vec4 of shaders/recurrence.wgsl). */
 export const STEP_ROWS = 4;
-/** Most steps one persistent dispatch runs (shaders/recurrence.wgsl `CHUNK`). */
-export const PERSISTENT_CHUNK = 2048;
+/**
+ * Most steps one persistent dispatch runs (shaders/recurrence.wgsl `CHUNK`): 2048, or on an
+ * adapter that bounds loops (see adapter.ts) few enough that no loop of the kernel passes 50 000
+ * iterations — its longest inner loops run 3·K (the projection) and 3·H4 (reset first) times
+ * per step for each unit block an invocation owns.
+ */
+export function persistentChunk(device: GPUDevice, o: ResolvedOptions): number {
+  if (!boundsLoops(device)) return 2048;
+  const blocks = Math.ceil(paddedHidden(o.hiddenSize) / 4 / sequenceUnits(device, o));
+  const perStep = (3 * (Math.max(...layerWidths(o)) + paddedHidden(o.hiddenSize)) + 16) * blocks;
+  return Math.max(1, Math.min(2048, Math.floor(50_000 / perStep)));
+}
 /** Output tile edge of shaders/projection.wgsl. */
 export const PROJECTION_TILE = 32;
 
@@ -133,13 +144,13 @@ export function deviceKernels(device: GPUDevice): DeviceKernels {
 }
 
 /** The override constants of shaders/recurrence.wgsl for these options and workgroup width. */
-export function recurrenceConstants(o: ResolvedOptions, units: number): Record<string, number> {
+export function recurrenceConstants(o: ResolvedOptions, units: number, chunk: number): Record<string, number> {
   const [f, g] = o.activations;
   return {
     H: o.hiddenSize,
     D: o.numDirections,
     WG: units,
-    CHUNK: PERSISTENT_CHUNK,
+    CHUNK: chunk,
     F_CODE: f.code,
     F_ALPHA: f.alpha,
     F_BETA: f.beta,
@@ -176,8 +187,9 @@ function recurrencePipeline(device: GPUDevice, entryPoint: string, constants: Re
  * The recurrence pipelines of the given schedules (the stepwise ones always: streaming uses them).
  */
 export async function recurrencePipelines(device: GPUDevice, o: ResolvedOptions, schedules: readonly Schedule[]): Promise<RecurrenceKernels> {
-  const step = recurrenceConstants(o, stepUnits(o));
-  const persistent = recurrenceConstants(o, sequenceUnits(device, o));
+  const chunk = persistentChunk(device, o);
+  const step = recurrenceConstants(o, stepUnits(o), chunk);
+  const persistent = recurrenceConstants(o, sequenceUnits(device, o), chunk);
   const kernels: RecurrenceKernels = {};
   const work: Promise<unknown>[] = [];
   const make = (entry: string, constants: Record<string, number>, stepIndex: boolean, input: boolean, put: (p: GPUComputePipeline) => void) =>

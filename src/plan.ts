@@ -179,7 +179,7 @@ export class Plan {
 
   /**
    * Records every layer of a forward into one compute pass. `slots` lists the step-uniform slots
-   * in order: one per step (stepwise) or per chunk of PERSISTENT_CHUNK steps (persistent). Each
+   * in order: one per step (stepwise) or per chunk of persistentChunk() steps (persistent). Each
    * dispatch reads h from its slot's parity and writes the other, so after n slots the final
    * state is in state slot n % 2.
    */
