@@ -2,6 +2,7 @@
 export { GRU, GRUState, type ForwardGPUArgs, type GPUResult } from './gru.js';
 export { gruReference, type GRUResult } from './reference.js';
 export { GRUError } from './errors.js';
+export { RAISED_LIMITS, requestDeviceWithAdapterLimits } from './device.js';
 export type { RunArgs } from './args.js';
 export type { Activation, Direction, GateOrder, GRUOptions, ParametricActivationName, Schedule, WeightFormat } from './options.js';
 export type { GRUWeights } from './weights.js';

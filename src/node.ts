@@ -8,6 +8,7 @@
  * Debian's lavapipe is rejected by Dawn's Vulkan backend). The fallback is announced on stderr.
  */
 import { recordAdapter, recordedAdapter } from './adapter.js';
+import { requestDeviceWithAdapterLimits } from './device.js';
 import { GRUError } from './errors.js';
 
 export interface NodeDeviceOptions {
@@ -44,17 +45,7 @@ async function loadDawn(): Promise<DawnModule> {
 }
 
 async function device(gpu: GPU, adapter: GPUAdapter): Promise<GPUDevice> {
-  const l = adapter.limits;
-  // The defaults (compatibility mode above all) are far below what the adapters offer.
-  const requiredLimits: Record<string, number> = {
-    maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
-    maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
-    maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
-    maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
-    maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
-    maxBufferSize: l.maxBufferSize,
-  };
-  const dev = await adapter.requestDevice({ requiredLimits });
+  const dev = await requestDeviceWithAdapterLimits(adapter, { label: 'webgpu-gru/node' });
   keepAlive.add(gpu);
   recordAdapter(dev, describeAdapter(adapter));
   return dev;

@@ -4,6 +4,7 @@
  * Shared by the browser page (bench/page/main.ts) and the Node form (bench/node.ts).
  */
 import type { GRUOptions, GRUWeights } from '../../src/index.js';
+import { seededRandom } from '../../src/layers/reference.js';
 
 export interface BenchConfig {
   id: string;
@@ -85,18 +86,6 @@ export function gruOptions(c: BenchConfig, resetAfter = true): GRUOptions {
   };
 }
 
-/** mulberry32: small, seeded, the same in every host. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function uniform(random: () => number, length: number, scale: number): Float32Array {
   const out = new Float32Array(length);
   for (let i = 0; i < length; i++) out[i] = (random() * 2 - 1) * scale;
@@ -112,7 +101,7 @@ export interface BenchData {
 
 /** PyTorch's initialisation, U(−1/√H, 1/√H); input U(−1, 1). The same seed gives the same data everywhere. */
 export function makeData(c: BenchConfig, seed = 20261126): BenchData {
-  const random = rng(seed ^ c.id.charCodeAt(0));
+  const random = seededRandom(seed ^ c.id.charCodeAt(0));
   const H = c.hiddenSize;
   const s = 1 / Math.sqrt(H);
   const weights: GRUWeights[] = [];

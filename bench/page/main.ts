@@ -7,6 +7,7 @@
  */
 import { createHarness, installCounters, ourRunners, type CellResult, type CellSpec, type HarnessInfo } from '../lib/harness.js';
 import { peerInfo, peerRunners, type PeerInfo } from './peers.js';
+import { RAISED_LIMITS, requestDeviceWithAdapterLimits } from '../../src/device.js';
 
 installCounters();
 
@@ -31,28 +32,13 @@ declare global {
   }
 }
 
-/** The adapter's own limits, not the defaults: the browser should run what the hardware can. */
-const RAISED_LIMITS = [
-  'maxComputeWorkgroupStorageSize',
-  'maxStorageBufferBindingSize',
-  'maxBufferSize',
-  'maxComputeInvocationsPerWorkgroup',
-  'maxComputeWorkgroupSizeX',
-  'maxStorageBuffersPerShaderStage',
-] as const;
 const WANTED_FEATURES: GPUFeatureName[] = ['shader-f16', 'subgroups', 'timestamp-query'];
 
 async function init(): Promise<{ info: PageInfo; harness: ReturnType<typeof createHarness> }> {
   if (!navigator.gpu) throw new Error(`navigator.gpu is missing (secure context: ${window.isSecureContext})`);
   const adapter = await navigator.gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) throw new Error('navigator.gpu.requestAdapter() returned null: no WebGPU adapter');
-  const requiredLimits: Record<string, number> = {};
-  for (const key of RAISED_LIMITS) requiredLimits[key] = adapter.limits[key];
-  const device = await adapter.requestDevice({
-    label: 'bench (ours)',
-    requiredLimits,
-    requiredFeatures: WANTED_FEATURES.filter((f) => adapter.features.has(f)),
-  });
+  const device = await requestDeviceWithAdapterLimits(adapter, { label: 'bench (ours)', features: WANTED_FEATURES });
   device.addEventListener('uncapturederror', (ev) => console.error(`our device: ${(ev as GPUUncapturedErrorEvent).error.message}`));
   void device.lost.then((i) => console.error(`our device lost (${i.reason}): ${i.message}`));
   const harness = createHarness(device, [...ourRunners(), ...peerRunners()]);

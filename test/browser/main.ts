@@ -8,6 +8,7 @@
  * The suite is imported dynamically so that an import or compile error rejects `ready` with its
  * message instead of leaving the page without `__gru` (the Node half would only see a timeout).
  */
+import { RAISED_LIMITS, requestDeviceWithAdapterLimits } from '../../src/device.js';
 import { runGuarded } from '../suite/guard.js';
 import type { Case } from '../suite/registry.js';
 
@@ -39,20 +40,6 @@ declare global {
   }
 }
 
-/**
- * Limits raised to the adapter's own values: the defaults (e.g. 16 KiB of workgroup storage where
- * SwiftShader offers 32 KiB) would make the browser run a smaller configuration than the hardware can.
- */
-const RAISED_LIMITS = [
-  'maxComputeWorkgroupStorageSize',
-  'maxStorageBufferBindingSize',
-  'maxBufferSize',
-  'maxComputeInvocationsPerWorkgroup',
-  'maxComputeWorkgroupSizeX',
-  'maxStorageBuffersPerShaderStage',
-] as const;
-
-/** Optional features asked for whenever the adapter has them, so their code paths get tested. */
 const WANTED_FEATURES: GPUFeatureName[] = ['shader-f16', 'subgroups', 'timestamp-query'];
 
 let adapter: GPUAdapter;
@@ -72,10 +59,7 @@ async function openDevice(): Promise<void> {
   if (!a) {
     throw new Error('navigator.gpu.requestAdapter() returned null: no WebGPU adapter (Chromium needs --enable-unsafe-webgpu; without a GPU it falls back to SwiftShader)');
   }
-  const requiredLimits: Record<string, number> = {};
-  for (const key of RAISED_LIMITS) requiredLimits[key] = a.limits[key];
-  const requiredFeatures = WANTED_FEATURES.filter((f) => a.features.has(f));
-  const d = await a.requestDevice({ label: 'browser suite', requiredLimits, requiredFeatures });
+  const d = await requestDeviceWithAdapterLimits(a, { label: 'browser suite', features: WANTED_FEATURES });
   d.addEventListener('uncapturederror', (ev) => {
     // Chromium logs these to the console itself (forwarded to Node); keep them for runCase.
     uncaptured.push((ev as GPUUncapturedErrorEvent).error.message);
