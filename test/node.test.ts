@@ -6,6 +6,8 @@ import { afterAll, beforeAll, it } from 'vitest';
 import { adapterDescription, requestDevice } from '../src/node.js';
 import { cases } from './suite/index.js';
 import { runGuarded } from './suite/guard.js';
+import { goldenWorst } from './suite/golden.js';
+import { worstSeen } from './suite/util.js';
 
 let device: GPUDevice;
 const uncaptured: string[] = [];
@@ -16,7 +18,15 @@ beforeAll(async () => {
   console.log(`node: ${adapterDescription(device)}`);
 });
 
-afterAll(() => device?.destroy());
+afterAll(() => {
+  device?.destroy();
+  // float32 kernels against the float64 reference and the golden fixtures (f32 weights; the
+  // f16/int8 cases have their own tolerances and are left out of this figure).
+  console.log(
+    `largest |GPU − expected| over the f32 cases: ${worstSeen.maxAbs.toExponential(2)} ` +
+      `(relative, where |e| > 1e-3: ${worstSeen.maxRel.toExponential(2)}); against the PyTorch/ONNX fixtures: ${goldenWorst.maxAbs.toExponential(2)}`,
+  );
+});
 
 for (const c of cases) {
   it(c.name, () => runGuarded(device, c, uncaptured), c.timeoutMs);

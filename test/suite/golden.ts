@@ -25,6 +25,9 @@ interface Fixture {
 
 const REFERENCE_TOLERANCE: Tolerance = { rtol: 2e-7, atol: 2e-7 };
 
+/** The largest |GPU − fixture| seen, for the run's summary. */
+export const goldenWorst = { maxAbs: 0 };
+
 const files = import.meta.glob<Fixture>('../fixtures/*.json', { eager: true, import: 'default' });
 
 function load(f: Fixture): { weights: GRUWeights[]; input: Float32Array; args: RunArgs } {
@@ -59,8 +62,13 @@ export const goldenCases: Case[] = fixtures.flatMap((f): Case[] => [
       const gru = await GRU.create(device, f.options, weights);
       try {
         const got = await gru.forward(input, args);
-        record(assertClose(`${f.name} output`, got.output, f.output, F32_TOLERANCE));
-        record(assertClose(`${f.name} hN`, got.hN, f.hN, F32_TOLERANCE));
+        for (const d of [
+          assertClose(`${f.name} output`, got.output, f.output, F32_TOLERANCE),
+          assertClose(`${f.name} hN`, got.hN, f.hN, F32_TOLERANCE),
+        ]) {
+          record(d);
+          goldenWorst.maxAbs = Math.max(goldenWorst.maxAbs, d.maxAbs);
+        }
       } finally {
         gru.destroy();
       }
