@@ -4,7 +4,7 @@
  * (`CharModelReference`: gruReference and the layer twins), and streams every generated character
  * to the page with its step time. All of it runs here, so the page's main thread stays free.
  */
-import { CharModel, CharModelReference, charModelFromSafetensors, type CharGenerator } from '../src/index.js';
+import { CharModel, CharModelReference, charModelFromSafetensors, requestDeviceWithAdapterLimits, type CharGenerator } from '../src/index.js';
 import modelUrl from './model/char-gru.safetensors?url';
 import vocabJson from './model/vocab.json';
 import type { AdapterInfo, FromWorker, GenerateRequest, ToWorker } from './protocol.js';
@@ -23,7 +23,7 @@ async function load(): Promise<void> {
   }
   const adapter = await navigator.gpu.requestAdapter();
   if (!adapter) throw new Error('navigator.gpu.requestAdapter() returned null: no WebGPU adapter');
-  const device = await adapter.requestDevice({ label: 'webgpu-gru demo' });
+  const device = await requestDeviceWithAdapterLimits(adapter, { label: 'webgpu-gru demo' });
   device.addEventListener('uncapturederror', (event) => {
     post({ type: 'error', message: `WebGPU error: ${(event as GPUUncapturedErrorEvent).error.message}` });
   });
