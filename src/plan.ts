@@ -63,6 +63,7 @@ export class Plan {
   private readonly paramStride: number;
   private readonly slotStride: number;
   private ownInput?: GPUBuffer;
+  private cachedGroups?: { input: GPUBuffer; output: GPUBuffer; groups: { projection?: GPUBindGroup; recurrence: GPUBindGroup }[] };
   private ownOutput?: GPUBuffer;
 
   constructor(
@@ -178,103 +179,105 @@ export class Plan {
   }
 
   /**
+   * Each layer's bind groups — persistent: the fused kernel's; else the projection's and the
+   * recurrence's. Only the first layer's input and the last layer's output come from the caller,
+   * so they are kept for the last (input, output) pair: repeated forwards and streaming steps on
+   * the same buffers create none.
+   */
+  private bindGroups(input: GPUBuffer, output: GPUBuffer): { projection?: GPUBindGroup; recurrence: GPUBindGroup }[] {
+    const cached = this.cachedGroups;
+    if (cached && cached.input === input && cached.output === output) return cached.groups;
+    const k = deviceKernels(this.device);
+    const L = this.o.numLayers;
+    const groups = this.layers.map((w, l) => {
+      const layerIn = l === 0 ? input : this.hidden[(l - 1) % 2];
+      const layerOut = l === L - 1 ? output : this.hidden[l % 2];
+      const params = { buffer: this.params, offset: (2 * l + 1) * this.paramStride, size: PARAMS_BYTES };
+      if (this.schedule === 'persistent') {
+        const recurrence = this.device.createBindGroup({
+          label: `webgpu-gru sequence layer ${l}`,
+          layout: k.inputLayout,
+          entries: [
+            { binding: 1, resource: { buffer: w.weights } },
+            { binding: 2, resource: { buffer: this.state } },
+            { binding: 3, resource: { buffer: layerOut } },
+            { binding: 4, resource: params },
+            { binding: 5, resource: { buffer: layerIn } },
+          ],
+        });
+        return { recurrence };
+      }
+      const projection = this.device.createBindGroup({
+        label: `webgpu-gru projection layer ${l}`,
+        layout: k.projectionLayout,
+        entries: [
+          { binding: 0, resource: { buffer: layerIn } },
+          { binding: 1, resource: { buffer: w.weights, offset: w.projectionOffset, size: w.projectionBytes } },
+          { binding: 2, resource: { buffer: this.g } },
+          { binding: 3, resource: { buffer: this.params, offset: 2 * l * this.paramStride, size: PARAMS_BYTES } },
+        ],
+      });
+      const recurrence = this.device.createBindGroup({
+        label: `webgpu-gru step layer ${l}`,
+        layout: k.stepLayout,
+        entries: [
+          { binding: 0, resource: { buffer: this.g } },
+          { binding: 1, resource: { buffer: w.weights, offset: 0, size: w.recurrentBytes } },
+          { binding: 2, resource: { buffer: this.state } },
+          { binding: 3, resource: { buffer: layerOut } },
+          { binding: 4, resource: params },
+        ],
+      });
+      return { projection, recurrence };
+    });
+    this.cachedGroups = { input, output, groups };
+    return groups;
+  }
+
+  /**
    * Records every layer of a forward into one compute pass. `slots` lists the step-uniform slots
    * in order: one per step (stepwise) or per chunk of persistentChunk() steps (persistent). Each
    * dispatch reads h from its slot's parity and writes the other, so after n slots the final
    * state is in state slot n % 2.
    */
   encode(encoder: GPUCommandEncoder, input: GPUBuffer, output: GPUBuffer, slots: readonly number[]): void {
-    const { hiddenSize: H, numDirections: D, numLayers: L } = this.o;
-    const k = deviceKernels(this.device);
+    const { hiddenSize: H, numDirections: D } = this.o;
     const B = this.batch;
     const tilesM = Math.ceil((this.steps * B) / PROJECTION_TILE);
     const tilesY = Math.min(tilesM, this.device.limits.maxComputeWorkgroupsPerDimension);
     const tilesN = Math.ceil((D * 3 * paddedHidden(H)) / PROJECTION_TILE);
-    const pass = encoder.beginComputePass({ label: 'webgpu-gru forward' });
+    const stepGroups: [number, number, number] = [Math.ceil(paddedHidden(H) / 4 / stepUnits(this.o)), Math.ceil(B / STEP_ROWS), D];
     const { fused, reset, update, sequence, sequenceInput } = this.kernels.recurrence;
-    for (let l = 0; l < L; l++) {
-      const layerIn = l === 0 ? input : this.hidden[(l - 1) % 2];
-      const layerOut = l === L - 1 ? output : this.hidden[l % 2];
-      const w = this.layers[l];
-      const params = { buffer: this.params, offset: (2 * l + 1) * this.paramStride, size: PARAMS_BYTES };
-      if (this.schedule === 'persistent') {
-        pass.setPipeline(sequenceInput!.get(layerInputSize(this.o, l))!);
-        pass.setBindGroup(
-          0,
-          this.device.createBindGroup({
-            label: `webgpu-gru sequence layer ${l}`,
-            layout: k.inputLayout,
-            entries: [
-              { binding: 1, resource: { buffer: w.weights } },
-              { binding: 2, resource: { buffer: this.state } },
-              { binding: 3, resource: { buffer: layerOut } },
-              { binding: 4, resource: params },
-              { binding: 5, resource: { buffer: layerIn } },
-            ],
-          }),
-        );
-        this.dispatchChunks(pass, slots, B, D);
-        continue;
+    const pass = encoder.beginComputePass({ label: 'webgpu-gru forward' });
+    this.bindGroups(input, output).forEach(({ projection, recurrence }, l) => {
+      if (projection) {
+        pass.setPipeline(this.kernels.projection);
+        pass.setBindGroup(0, projection);
+        pass.dispatchWorkgroups(tilesN, tilesY, Math.ceil(tilesM / tilesY));
       }
-
-      pass.setPipeline(this.kernels.projection);
-      pass.setBindGroup(
-        0,
-        this.device.createBindGroup({
-          label: `webgpu-gru projection layer ${l}`,
-          layout: k.projectionLayout,
-          entries: [
-            { binding: 0, resource: { buffer: layerIn } },
-            { binding: 1, resource: { buffer: w.weights, offset: w.projectionOffset, size: w.projectionBytes } },
-            { binding: 2, resource: { buffer: this.g } },
-            { binding: 3, resource: { buffer: this.params, offset: 2 * l * this.paramStride, size: PARAMS_BYTES } },
-          ],
-        }),
-      );
-      pass.dispatchWorkgroups(tilesN, tilesY, Math.ceil(tilesM / tilesY));
-
-      pass.setBindGroup(
-        0,
-        this.device.createBindGroup({
-          label: `webgpu-gru step layer ${l}`,
-          layout: k.stepLayout,
-          entries: [
-            { binding: 0, resource: { buffer: this.g } },
-            { binding: 1, resource: { buffer: w.weights, offset: 0, size: w.recurrentBytes } },
-            { binding: 2, resource: { buffer: this.state } },
-            { binding: 3, resource: { buffer: layerOut } },
-            { binding: 4, resource: params },
-          ],
-        }),
-      );
-      if (this.schedule === 'persistent-split') {
-        pass.setPipeline(sequence!);
-        this.dispatchChunks(pass, slots, B, D);
-        continue;
+      pass.setBindGroup(0, recurrence);
+      if (this.schedule !== 'stepwise') {
+        pass.setPipeline(this.schedule === 'persistent' ? sequenceInput!.get(layerInputSize(this.o, l))! : sequence!);
+        for (const slot of slots) {
+          pass.setBindGroup(1, this.stepBindGroup, [slot * this.slotStride]);
+          pass.dispatchWorkgroups(1, B, D);
+        }
+        return;
       }
-      const groups: [number, number, number] = [Math.ceil(paddedHidden(H) / 4 / stepUnits(this.o)), Math.ceil(B / STEP_ROWS), D];
       if (fused) pass.setPipeline(fused);
       for (const slot of slots) {
         pass.setBindGroup(1, this.stepBindGroup, [slot * this.slotStride]);
         if (fused) {
-          pass.dispatchWorkgroups(...groups);
+          pass.dispatchWorkgroups(...stepGroups);
         } else {
           pass.setPipeline(reset!);
-          pass.dispatchWorkgroups(...groups);
+          pass.dispatchWorkgroups(...stepGroups);
           pass.setPipeline(update!);
-          pass.dispatchWorkgroups(...groups);
+          pass.dispatchWorkgroups(...stepGroups);
         }
       }
-    }
+    });
     pass.end();
-  }
-
-  /** Persistent kernels: one dispatch per chunk of steps, each with its (first step, parity) slot. */
-  private dispatchChunks(pass: GPUComputePassEncoder, slots: readonly number[], B: number, D: number): void {
-    for (const slot of slots) {
-      pass.setBindGroup(1, this.stepBindGroup, [slot * this.slotStride]);
-      pass.dispatchWorkgroups(1, B, D);
-    }
   }
 
   destroy(): void {
