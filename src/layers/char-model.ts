@@ -214,24 +214,9 @@ async function runGeneration(
   return result;
 }
 
-/** The GPU model; see the module comment. Create with `CharModel.create`. */
-export class CharModel implements CharGenerator {
-  private destroyed = false;
-  private busy = false;
-  /** Whether the id buffer holds the model's own choice (after a step), which a step may feed. */
-  private hasChoice = false;
-
-  private constructor(
-    readonly device: GPUDevice,
-    private readonly r: Resolved,
-    /** The GRU stack, owned by this model. */
-    readonly gru: GRU,
-    private readonly state: GRUState,
-    private readonly embedding: Embedding,
-    private readonly head: Linear,
-    private readonly argmax: Argmax,
-    private readonly buffers: { ids: GPUBuffer; x: GPUBuffer; logits: GPUBuffer; idRead: GPUBuffer; logitsRead: GPUBuffer },
-  ) {}
+/** What the GPU model and its CPU twin both report about their sizes. */
+abstract class CharModelSizes {
+  protected constructor(protected readonly r: Resolved) {}
 
   get vocabSize(): number {
     return this.r.V;
@@ -245,6 +230,29 @@ export class CharModel implements CharGenerator {
   get vocab(): readonly string[] | undefined {
     return this.r.vocab;
   }
+}
+
+/** The GPU model; see the module comment. Create with `CharModel.create`. */
+export class CharModel extends CharModelSizes implements CharGenerator {
+  private destroyed = false;
+  private busy = false;
+  /** Whether the id buffer holds the model's own choice (after a step), which a step may feed. */
+  private hasChoice = false;
+
+  private constructor(
+    readonly device: GPUDevice,
+    r: Resolved,
+    /** The GRU stack, owned by this model. */
+    readonly gru: GRU,
+    private readonly state: GRUState,
+    private readonly embedding: Embedding,
+    private readonly head: Linear,
+    private readonly argmax: Argmax,
+    private readonly buffers: { ids: GPUBuffer; x: GPUBuffer; logits: GPUBuffer; idRead: GPUBuffer; logitsRead: GPUBuffer },
+  ) {
+    super(r);
+  }
+
 
   /** Validates the weights, uploads them and compiles every kernel (cached per device). */
   static async create(device: GPUDevice, weights: CharModelWeights): Promise<CharModel> {
@@ -401,14 +409,13 @@ export class CharModel implements CharGenerator {
 }
 
 /** The CPU twin of `CharModel`: the same steps with `gruReference` and the layer twins. */
-export class CharModelReference implements CharGenerator {
-  private readonly r: Resolved;
+export class CharModelReference extends CharModelSizes implements CharGenerator {
   private h: Float32Array;
   private choice: number | undefined;
   private destroyed = false;
 
   constructor(weights: CharModelWeights) {
-    this.r = resolveWeights(weights);
+    super(resolveWeights(weights));
     // gruReference validates on every call; check once here so a bad GRU fails at construction.
     gruReference(this.r.gruOptions, this.r.gruWeights, new Float32Array(this.r.E), { steps: 1, batch: 1 });
     this.h = new Float32Array(this.layers * this.r.H);
@@ -416,18 +423,6 @@ export class CharModelReference implements CharGenerator {
 
   private get layers(): number {
     return this.r.gruOptions.numLayers ?? 1;
-  }
-  get vocabSize(): number {
-    return this.r.V;
-  }
-  get embeddingSize(): number {
-    return this.r.E;
-  }
-  get hiddenSize(): number {
-    return this.r.H;
-  }
-  get vocab(): readonly string[] | undefined {
-    return this.r.vocab;
   }
 
   private checkAlive(): void {
