@@ -5,9 +5,16 @@
 //   reset first (Cho/ONNX): n = g(G_n + U_n·(r ⊙ h))   (b_hn folded into G_n)
 // each pre-activation clamped to [−CLIP, CLIP] when CLIP > 0.
 //
-// Two schedules, both with both directions in the same dispatch:
+// Three schedules, the first two with both directions in the same dispatch:
 // - stepwise (step_fused; step_reset + step_update): one dispatch per timestep, spread over
 //   ⌈H4/4/WG⌉ × ⌈B/4⌉ × D workgroups; the step index comes from a uniform at a dynamic offset.
+// - wavefront (the same entry points with WAVE = true; one direction only): one dispatch runs
+//   layer l's step s − l for every layer l with 0 ≤ s − l < T, workgroup z picking the layer, so
+//   an L-layer stack takes T + L − 1 dispatches instead of L·T. Layer l > 0 reads layer l − 1's
+//   output at the time the previous dispatch wrote it, and projects it here (W·x + b with the
+//   same k tiles as U·h), so only layer 0 has a projection dispatch (G). The outputs of layers
+//   before the last ping-pong between two halves of a region of S: layer l writes half l % 2 at
+//   its own time, which no other layer of the dispatch reads or writes.
 // - persistent (sequence, sequence_input): one dispatch per layer (or per CHUNK steps); workgroup
 //   (0, b, d) owns batch row b of direction d for the whole sequence, h in workgroup memory,
 //   a workgroup barrier between steps and no dispatch boundary at all.
@@ -30,19 +37,20 @@
 // 0 to the output at time s, which is then past its end in both directions; persistent: the row
 // stops after len steps and zeros times len … T−1. Either way every output word is written once.
 //
-// Bindings (group 0, per layer):
+// Bindings (group 0, per layer; for wavefront, one group for the whole stack):
 //   0  G    read   [T][B][D][3][H4] projection, gates r, z, n, time-major (vec4s)
-//   1  U    read   the layer's weights: Uᵀ as [D][H4/KP][3][C] packs, each a vec4<u32> holding the weights of KP
+//   1  U    read   the layer's weights (wavefront: every layer's, layer l's at vec4 ly.u): Uᵀ as [D][H4/KP][3][C] packs, each a vec4<u32> holding the weights of KP
 //                  consecutive k for the 4 units of a block (FORMAT 0: f32 bits, KP = 1;
 //                  1: f16 pairs, KP = 2; 2: int8 snorm, KP = 4); then the per-unit scales
 //                  [D][3][C] (int8: the row's max |w|; else 1) and b_hn [D][C], both f32 vec4s;
-//                  at vec4 p.wOffset the input projection Wᵀ and bias (sequence_input only)
+//                  at vec4 p.wOffset the input projection Wᵀ and bias (sequence_input, wavefront)
 //   2  S    rw     [3][L·D][B][H] state: slots 0 and 1 ping-pong h, slot 2 holds r ⊙ h;
-//                  then [B] sequence lengths (as f32: exact below 2^24)
+//                  then [B] sequence lengths (as f32: exact below 2^24); wavefront: then, at
+//                  p.hiddenBase, [2][T][B][H] the outputs of the layers before the last
 //   3  Y    rw     layer output, (t, b) at t·outStrideT + b·outStrideB, direction d at d·H
 //   4  p    uniform per-layer sizes
 //   5  X    read   the layer input (sequence_input only, which use no G)
-// Group 1: the per-step uniform (s, parity) at a dynamic offset, so that one command encoder
+// Group 1: the per-step uniform (s, parity, first layer) at a dynamic offset, so that one command encoder
 // holds every step (or chunk of steps, for the persistent kernels) with no writeBuffer between
 // dispatches.
 // Overrides: H, D, WG, FORMAT and KP, the two activations (code, alpha, beta) and CLIP.
@@ -60,16 +68,29 @@ struct Params {
   outStrideB: u32,
   inStrideT: u32,     // sequence_input: X offset of step t
   inStrideB: u32,     // sequence_input: X offset of batch row b
-  wOffset: u32,       // sequence_input: vec4 index of Wᵀ in the weight buffer
+  wOffset: u32,       // sequence_input, wavefront: vec4 index of Wᵀ in a layer's weights
+  uBase1: u32,        // wavefront: vec4 index of layer 1's weights in U
+  uStride: u32,       // wavefront: vec4s between the weights of layers l and l + 1 (l ≥ 1)
+  hiddenBase: u32,    // wavefront: index in S of the hidden outputs
+  layers: u32,        // wavefront: L
   _pad0: u32,
   _pad1: u32,
 }
 
 struct Step {
-  s: u32,        // step index, 0 … T−1 in processing order
-  parity: u32,   // state slot holding h_{t−1}; h_t goes to the other
+  s: u32,        // step index, 0 … T−1 in processing order (wavefront: 0 … T+L−2)
+  parity: u32,   // state slot holding h_{t−1}; h_t goes to the other (wavefront: for layer 0)
+  first: u32,    // wavefront: the layer of workgroup z = 0
   _pad0: u32,
-  _pad1: u32,
+}
+
+// The layer an invocation works on, set by enter() at the start of every entry point.
+struct Layer {
+  row: u32,      // its first row in a state slot: l·D
+  u: u32,        // vec4 index of its weights in U
+  s: u32,        // its step index
+  parity: u32,   // the state slot holding its h_{t−1}
+  l: u32,        // wavefront: the layer
 }
 
 override H: u32;
@@ -87,6 +108,7 @@ override C: u32 = H4 / 4u;                // unit blocks
 override FORMAT: u32 = 0u;                // weight storage: 0 f32, 1 f16, 2 int8
 override KP: u32 = 1u;                    // k per weight pack: 1, 2, 4 for FORMAT 0, 1, 2
 override KPACKS: u32 = H4 / KP;           // packs per gate row, covering H4 (zero past H)
+override WAVE: bool = false;              // step kernels: the wavefront schedule
 
 @group(0) @binding(0) var<storage, read> G: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> U: array<vec4<u32>>;
@@ -94,6 +116,19 @@ override KPACKS: u32 = H4 / KP;           // packs per gate row, covering H4 (ze
 @group(0) @binding(3) var<storage, read_write> Y: array<f32>;
 @group(0) @binding(4) var<uniform> p: Params;
 @group(1) @binding(0) var<uniform> st: Step;
+var<private> ly: Layer;
+
+// Sets ly from workgroup z and returns the direction: z is the direction, except in a wavefront
+// dispatch (one direction), where it is the layer, counted from st.first.
+fn enter(z: u32) -> u32 {
+  if (WAVE) {
+    let l = st.first + z;
+    ly = Layer(l, select(p.uBase1 + (l - 1u) * p.uStride, 0u, l == 0u), st.s - l, (st.parity + l) % 2u, l);
+    return 0u;
+  }
+  ly = Layer(p.layerBase, 0u, st.s, st.parity, 0u);
+  return z;
+}
 
 // tanh through exp(−2|x|): never overflows, unlike a naive (e^x − e^−x)/(e^x + e^−x).
 fn stable_tanh(x: vec4<f32>) -> vec4<f32> {
@@ -136,7 +171,7 @@ fn gate_f(x: vec4<f32>) -> vec4<f32> { return apply_activation(F_CODE, F_ALPHA, 
 fn gate_g(x: vec4<f32>) -> vec4<f32> { return apply_activation(G_CODE, G_ALPHA, G_BETA, clip_pre(x)); }
 
 fn state_index(slot: u32, d: u32, b: u32, k: u32) -> u32 {
-  return ((slot * p.stateRows + p.layerBase + d) * p.batch + b) * H + k;
+  return ((slot * p.stateRows + ly.row + d) * p.batch + b) * H + k;
 }
 
 fn seq_len(b: u32) -> u32 {
@@ -154,7 +189,7 @@ fn g_index(t: u32, b: u32, d: u32, gate: u32, c: u32) -> u32 {
 
 // Index of the weight pack of k-pack kp, gate, unit block c.
 fn u_index(d: u32, kp: u32, gate: u32, c: u32) -> u32 {
-  return ((d * KPACKS + kp) * 3u + gate) * C + c;
+  return ly.u + ((d * KPACKS + kp) * 3u + gate) * C + c;
 }
 
 // The weights of the i-th k of a pack for the 4 units (int8: before the row scale).
@@ -170,11 +205,11 @@ fn unpack_weights(w: vec4<u32>, i: u32) -> vec4<f32> {
 }
 
 fn row_scale(d: u32, gate: u32, c: u32) -> vec4<f32> {
-  return bitcast<vec4<f32>>(U[D * KPACKS * 3u * C + (d * 3u + gate) * C + c]);
+  return bitcast<vec4<f32>>(U[ly.u + D * KPACKS * 3u * C + (d * 3u + gate) * C + c]);
 }
 
 fn bias_hn(d: u32, c: u32) -> vec4<f32> {
-  return bitcast<vec4<f32>>(U[D * KPACKS * 3u * C + D * 3u * C + d * C + c]);
+  return bitcast<vec4<f32>>(U[ly.u + D * KPACKS * 3u * C + D * 3u * C + d * C + c]);
 }
 
 // The 4 units of block c of one state row, zero past H.
@@ -196,10 +231,19 @@ fn store_units(slot: u32, d: u32, b: u32, c: u32, v: vec4<f32>) {
   }
 }
 
+// Index in S of layer output half `half` at (t, b), wavefront only.
+fn hidden_index(half: u32, t: u32, b: u32) -> u32 {
+  return p.hiddenBase + ((half * p.steps + t) * p.batch + b) * H;
+}
+
 fn store_output(t: u32, b: u32, d: u32, c: u32, v: vec4<f32>) {
   for (var e = 0u; e < 4u; e++) {
     if (4u * c + e < H) {
-      Y[t * p.outStrideT + b * p.outStrideB + d * H + 4u * c + e] = v[e];
+      if (WAVE && ly.l + 1u < p.layers) {
+        S[hidden_index(ly.l % 2u, t, b) + 4u * c + e] = v[e];
+      } else {
+        Y[t * p.outStrideT + b * p.outStrideB + d * H + 4u * c + e] = v[e];
+      }
     }
   }
 }
@@ -209,10 +253,13 @@ fn blend(z: vec4<f32>, n: vec4<f32>, h: vec4<f32>) -> vec4<f32> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Stepwise kernels: workgroup (x, y, z) = (WG unit blocks, 4 batch rows b0…b0+3, direction d).
+// Stepwise kernels: workgroup (x, y, z) = (WG unit blocks, 4 batch rows b0…b0+3, direction d or,
+// wavefront, layer). A wavefront layer l > 0 also stages x_t (its input at the row's time) in xs
+// and accumulates W·x beside U·h over the same k tiles (K = H with one direction).
 
 var<workgroup> hs: array<vec4<f32>, WG>;   // h of the 4 rows at units k0 … k0+WG−1
 var<workgroup> rs: array<vec4<f32>, WG>;   // r ⊙ h likewise, step_update only
+var<workgroup> xs: array<vec4<f32>, WG>;   // x_t likewise, wavefront layers after the first
 
 // h (or r ⊙ h) of rows b0 … b0+3 at unit k of state slot `slot`, as one vec4 over rows.
 fn load_rows(slot: u32, d: u32, b0: u32, k: u32) -> vec4<f32> {
@@ -230,36 +277,86 @@ fn load_rows(slot: u32, d: u32, b0: u32, k: u32) -> vec4<f32> {
 // Time index of row b at this step, or −1 once s ≥ its length.
 fn time_of(d: u32, b: u32) -> i32 {
   let len = seq_len(b);
-  if (st.s >= len) {
+  if (ly.s >= len) {
     return -1;
   }
-  return select(i32(st.s), i32(len - 1u - st.s), is_reverse(d));
+  return select(i32(ly.s), i32(len - 1u - ly.s), is_reverse(d));
+}
+
+// time_of for rows b0 … b0+3; −1 past the batch.
+fn row_times(d: u32, b0: u32) -> vec4<i32> {
+  var t = vec4<i32>(-1);
+  for (var q = 0u; q < 4u; q++) {
+    if (b0 + q < p.batch) {
+      t[q] = time_of(d, b0 + q);
+    }
+  }
+  return t;
+}
+
+// Wavefront, layer l > 0: input unit k of rows b0 … b0+3 (layer l − 1's output at each row's time).
+fn load_inputs(times: vec4<i32>, b0: u32, k: u32) -> vec4<f32> {
+  var v = vec4<f32>(0.0);
+  if (k < H) {
+    for (var q = 0u; q < 4u; q++) {
+      if (times[q] >= 0) {
+        v[q] = S[hidden_index((ly.l - 1u) % 2u, u32(times[q]), b0 + q) + k];
+      }
+    }
+  }
+  return v;
+}
+
+// W_gate·x_t over the k tile from k0, for unit block c and the 4 rows (Wᵀ is f32, K = H).
+fn input_tile(gate: u32, c: u32, k0: u32, acc: ptr<function, array<vec4<f32>, 4>>) {
+  for (var k = k0; k < min(k0 + WG, H); k++) {
+    let w = bitcast<vec4<f32>>(U[ly.u + p.wOffset + (k * 3u + gate) * C + c]);
+    let x4 = xs[k - k0];
+    (*acc)[0] += w * x4.x; (*acc)[1] += w * x4.y; (*acc)[2] += w * x4.z; (*acc)[3] += w * x4.w;
+  }
+}
+
+// The gate input of unit block c at (t, b): G, or for a wavefront layer l > 0 the bias plus the
+// W·x it accumulated.
+fn gate_input(projected: bool, t: u32, b: u32, d: u32, gate: u32, c: u32, wx: vec4<f32>) -> vec4<f32> {
+  if (projected) {
+    return bitcast<vec4<f32>>(U[ly.u + p.wOffset + (H * 3u + gate) * C + c]) + wx;
+  }
+  return G[g_index(t, b, d, gate, c)];
 }
 
 // Blend and store h_t for row b; rows past their length carry h and zero the output at time s.
 fn step_finish(d: u32, b: u32, c: u32, t: i32, z: vec4<f32>, n: vec4<f32>) {
-  let hp = load_units(st.parity, d, b, c);
+  let hp = load_units(ly.parity, d, b, c);
   if (t < 0) {
-    store_units(1u - st.parity, d, b, c, hp);
-    store_output(st.s, b, d, c, vec4<f32>(0.0));
+    store_units(1u - ly.parity, d, b, c, hp);
+    store_output(ly.s, b, d, c, vec4<f32>(0.0));
   } else {
     let h = blend(z, n, hp);
-    store_units(1u - st.parity, d, b, c, h);
+    store_units(1u - ly.parity, d, b, c, h);
     store_output(u32(t), b, d, c, h);
   }
 }
 
 @compute @workgroup_size(WG, 1, 1)
 fn step_fused(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  let d = enter(wid.z);
   let c = wid.x * WG + lid.x;
   let b0 = wid.y * 4u;
-  let d = wid.z;
-  // acc{gate}[q]: rows b0 + q, the 4 units of block c.
+  let projected = WAVE && ly.l > 0u;
+  let times = row_times(d, b0);
+  // acc{gate}[q]: rows b0 + q, the 4 units of block c; x{gate}: W·x of the projected layers.
   var accR: array<vec4<f32>, 4>;
   var accZ: array<vec4<f32>, 4>;
   var accN: array<vec4<f32>, 4>;
+  var xR: array<vec4<f32>, 4>;
+  var xZ: array<vec4<f32>, 4>;
+  var xN: array<vec4<f32>, 4>;
   for (var k0 = 0u; k0 < H; k0 += WG) {
-    hs[lid.x] = load_rows(st.parity, d, b0, k0 + lid.x);
+    hs[lid.x] = load_rows(ly.parity, d, b0, k0 + lid.x);
+    if (projected) {
+      xs[lid.x] = load_inputs(times, b0, k0 + lid.x);
+    }
     workgroupBarrier();
     if (c < C) {
       for (var kp = k0 / KP; kp * KP < min(k0 + WG, H); kp++) {
@@ -277,6 +374,11 @@ fn step_fused(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_i
           accN[0] += un * h4.x; accN[1] += un * h4.y; accN[2] += un * h4.z; accN[3] += un * h4.w;
         }
       }
+      if (projected) {
+        input_tile(0u, c, k0, &xR);
+        input_tile(1u, c, k0, &xZ);
+        input_tile(2u, c, k0, &xN);
+      }
     }
     workgroupBarrier();
   }
@@ -292,14 +394,14 @@ fn step_fused(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_i
     if (b >= p.batch) {
       break;
     }
-    let t = time_of(d, b);
+    let t = times[q];
     var z = vec4<f32>(0.0);
     var n = vec4<f32>(0.0);
     if (t >= 0) {
       let tu = u32(t);
-      let r = gate_f(G[g_index(tu, b, d, 0u, c)] + sr * accR[q]);
-      z = gate_f(G[g_index(tu, b, d, 1u, c)] + sz * accZ[q]);
-      n = gate_g(G[g_index(tu, b, d, 2u, c)] + r * (sn * accN[q] + bhn));
+      let r = gate_f(gate_input(projected, tu, b, d, 0u, c, xR[q]) + sr * accR[q]);
+      z = gate_f(gate_input(projected, tu, b, d, 1u, c, xZ[q]) + sz * accZ[q]);
+      n = gate_g(gate_input(projected, tu, b, d, 2u, c, xN[q]) + r * (sn * accN[q] + bhn));
     }
     step_finish(d, b, c, t, z, n);
   }
@@ -307,12 +409,18 @@ fn step_fused(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_i
 
 @compute @workgroup_size(WG, 1, 1)
 fn step_reset(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  let d = enter(wid.z);
   let c = wid.x * WG + lid.x;
   let b0 = wid.y * 4u;
-  let d = wid.z;
+  let projected = WAVE && ly.l > 0u;
+  let times = row_times(d, b0);
   var accR: array<vec4<f32>, 4>;
+  var xR: array<vec4<f32>, 4>;
   for (var k0 = 0u; k0 < H; k0 += WG) {
-    hs[lid.x] = load_rows(st.parity, d, b0, k0 + lid.x);
+    hs[lid.x] = load_rows(ly.parity, d, b0, k0 + lid.x);
+    if (projected) {
+      xs[lid.x] = load_inputs(times, b0, k0 + lid.x);
+    }
     workgroupBarrier();
     if (c < C) {
       for (var kp = k0 / KP; kp * KP < min(k0 + WG, H); kp++) {
@@ -322,6 +430,9 @@ fn step_reset(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_i
           let ur = unpack_weights(pr, i);
           accR[0] += ur * h4.x; accR[1] += ur * h4.y; accR[2] += ur * h4.z; accR[3] += ur * h4.w;
         }
+      }
+      if (projected) {
+        input_tile(0u, c, k0, &xR);
       }
     }
     workgroupBarrier();
@@ -335,11 +446,11 @@ fn step_reset(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_i
     if (b >= p.batch) {
       break;
     }
-    let t = time_of(d, b);
+    let t = times[q];
     var rh = vec4<f32>(0.0);
     if (t >= 0) {
-      let r = gate_f(G[g_index(u32(t), b, d, 0u, c)] + sr * accR[q]);
-      rh = r * load_units(st.parity, d, b, c);
+      let r = gate_f(gate_input(projected, u32(t), b, d, 0u, c, xR[q]) + sr * accR[q]);
+      rh = r * load_units(ly.parity, d, b, c);
     }
     store_units(2u, d, b, c, rh);
   }
@@ -347,14 +458,21 @@ fn step_reset(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_i
 
 @compute @workgroup_size(WG, 1, 1)
 fn step_update(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  let d = enter(wid.z);
   let c = wid.x * WG + lid.x;
   let b0 = wid.y * 4u;
-  let d = wid.z;
+  let projected = WAVE && ly.l > 0u;
+  let times = row_times(d, b0);
   var accZ: array<vec4<f32>, 4>;
   var accN: array<vec4<f32>, 4>;
+  var xZ: array<vec4<f32>, 4>;
+  var xN: array<vec4<f32>, 4>;
   for (var k0 = 0u; k0 < H; k0 += WG) {
-    hs[lid.x] = load_rows(st.parity, d, b0, k0 + lid.x);
+    hs[lid.x] = load_rows(ly.parity, d, b0, k0 + lid.x);
     rs[lid.x] = load_rows(2u, d, b0, k0 + lid.x);
+    if (projected) {
+      xs[lid.x] = load_inputs(times, b0, k0 + lid.x);
+    }
     workgroupBarrier();
     if (c < C) {
       for (var kp = k0 / KP; kp * KP < min(k0 + WG, H); kp++) {
@@ -370,6 +488,10 @@ fn step_update(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_
           accN[0] += un * r4.x; accN[1] += un * r4.y; accN[2] += un * r4.z; accN[3] += un * r4.w;
         }
       }
+      if (projected) {
+        input_tile(1u, c, k0, &xZ);
+        input_tile(2u, c, k0, &xN);
+      }
     }
     workgroupBarrier();
   }
@@ -383,13 +505,13 @@ fn step_update(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_
     if (b >= p.batch) {
       break;
     }
-    let t = time_of(d, b);
+    let t = times[q];
     var z = vec4<f32>(0.0);
     var n = vec4<f32>(0.0);
     if (t >= 0) {
       let tu = u32(t);
-      z = gate_f(G[g_index(tu, b, d, 1u, c)] + sz * accZ[q]);
-      n = gate_g(G[g_index(tu, b, d, 2u, c)] + sn * accN[q]);
+      z = gate_f(gate_input(projected, tu, b, d, 1u, c, xZ[q]) + sz * accZ[q]);
+      n = gate_g(gate_input(projected, tu, b, d, 2u, c, xN[q]) + sn * accN[q]);
     }
     step_finish(d, b, c, t, z, n);
   }
@@ -573,6 +695,7 @@ fn sequence_step(lid: u32, d: u32, b: u32, t: u32, cur: u32) {
 
 @compute @workgroup_size(WG, 1, 1)
 fn sequence(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  _ = enter(wid.z);
   let len = sequence_begin(lid.x, wid.z, wid.y);
   var cur = 0u;
   for (var s = st.s; s < min(len, st.s + CHUNK); s++) {
@@ -586,6 +709,7 @@ fn sequence(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id)
 
 @compute @workgroup_size(WG, 1, 1)
 fn sequence_input(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  _ = enter(wid.z);
   let len = sequence_begin(lid.x, wid.z, wid.y);
   var cur = 0u;
   for (var s = st.s; s < min(len, st.s + CHUNK); s++) {

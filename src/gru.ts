@@ -6,11 +6,11 @@
  */
 import { checkFloatArray, checkRunArgs, checkSizes, inputShape, RUN_ARG_KEYS, stateShape, type RunArgs } from './args.js';
 import { GRUError, describe, fail } from './errors.js';
-import { resolveOptions, SCHEDULES, type GRUOptions, type ResolvedOptions, type Schedule } from './options.js';
+import { isStepwise, resolveOptions, SCHEDULES, type GRUOptions, type ResolvedOptions, type Schedule } from './options.js';
 import { deviceKernels, fittingSchedules, layerWidths, MAP_READ_MODE, persistentBytes, persistentChunk, recurrencePipelines, Usage } from './pipelines.js';
 import { checkBinding, Plan, writeFloats, type Kernels, type LayerBuffers, type StepSlot } from './plan.js';
 import type { GRUResult } from './reference.js';
-import { layerInputSize, packLayer, paddedHidden, recurrentBytes, validateWeights, type GRUWeights } from './weights.js';
+import { packLayer, validateWeights, weightLayout, type GRUWeights } from './weights.js';
 
 export interface ForwardGPUArgs {
   steps: number;
@@ -81,14 +81,44 @@ async function readBack(
  * workgroups for the whole sequence and save a dispatch per step; stepwise spreads each step over
  * ⌈H/256⌉·⌈B/4⌉·D workgroups and reads each weight once per 4 rows. Measured on SwiftShader
  * (bench/NOTES.md): persistent wins at B·D ≤ 2 by 1.4–2.8×, stepwise at B·D = 16 (C, F) by
- * 1.2–1.3×; without a GPU to measure on, the threshold sits between them.
+ * 1.2–1.3×; without a GPU to measure on, the threshold sits between them. Past it, a stack of
+ * one direction runs as a wavefront: the same step kernels, T + L − 1 dispatches instead of L·T.
  */
 export function chooseSchedule(o: ResolvedOptions, batch: number, available: readonly Schedule[]): Schedule {
   if (batch * o.numDirections <= 8) {
     if (available.includes('persistent')) return 'persistent';
     if (available.includes('persistent-split')) return 'persistent-split';
   }
+  if (o.numLayers > 1 && available.includes('wavefront')) return 'wavefront';
   return 'stepwise';
+}
+
+/** Why a forced schedule cannot run this stack on this device. */
+function unfitReason(device: GPUDevice, o: ResolvedOptions): string {
+  const limits = device.limits;
+  if (o.schedule === 'wavefront') {
+    if (o.numDirections !== 1) {
+      return `options.schedule: 'wavefront' runs a stack of one direction (layer l + 1 needs all of layer l's reverse pass); expected direction 'forward' or 'reverse', got 'bidirectional'`;
+    }
+    return (
+      `options.schedule: 'wavefront' binds every layer's weights at once, ${weightLayout(o, limits).total} bytes, over this device's ` +
+      `maxStorageBufferBindingSize or maxBufferSize (${Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize)}); use 'auto' or 'stepwise'`
+    );
+  }
+  const bytes = persistentBytes(o, o.schedule === 'persistent' ? Math.max(...layerWidths(o)) : 0);
+  return (
+    `options.schedule: '${o.schedule}' with hiddenSize ${o.hiddenSize} needs ${bytes} bytes of workgroup memory, ` +
+    `over this device's maxComputeWorkgroupStorageSize (${limits.maxComputeWorkgroupStorageSize}); use 'auto' or 'stepwise'`
+  );
+}
+
+/**
+ * The step-uniform slots of one streaming step from state slot 0 (the first half) or 1: one
+ * slot, or in a wavefront one per layer (wave s runs layer s's only step).
+ */
+function streamingSlots(schedule: Schedule, layers: number): StepSlot[] {
+  const waves = schedule === 'wavefront' ? layers : 1;
+  return [0, 1].flatMap((parity) => Array.from({ length: waves }, (_, s) => ({ s, parity: (parity + s) % 2 })));
 }
 
 export class GRU {
@@ -104,6 +134,7 @@ export class GRU {
     readonly device: GPUDevice,
     options: ResolvedOptions,
     layers: LayerBuffers[],
+    private readonly weightBuffers: readonly GPUBuffer[],
     private readonly kernels: Kernels,
     /** The schedules compiled for this GRU (all that fit the device, or the forced one). */
     private readonly available: readonly Schedule[],
@@ -121,42 +152,41 @@ export class GRU {
     const w = validateWeights(o, weights);
     const limits = device.limits;
     const fitting = fittingSchedules(device, o);
-    if (o.schedule !== 'auto' && !fitting.includes(o.schedule)) {
-      const bytes = persistentBytes(o, o.schedule === 'persistent' ? Math.max(...layerWidths(o)) : 0);
-      throw new GRUError(
-        `options.schedule: '${o.schedule}' with hiddenSize ${o.hiddenSize} needs ${bytes} bytes of workgroup memory, ` +
-          `over this device's maxComputeWorkgroupStorageSize (${limits.maxComputeWorkgroupStorageSize}); use 'auto' or 'stepwise'`,
-      );
-    }
+    if (o.schedule !== 'auto' && !fitting.includes(o.schedule)) throw new GRUError(unfitReason(device, o));
     const available = o.schedule === 'auto' ? fitting : [o.schedule];
     if (limits.maxStorageBuffersPerShaderStage < 4) {
       throw new GRUError(`device: expected maxStorageBuffersPerShaderStage ≥ 4, got ${limits.maxStorageBuffersPerShaderStage}`);
     }
-    const H = o.hiddenSize;
-    const D = o.numDirections;
-    // One buffer per layer: the packed Uᵀ, then Wᵀ and its bias at an aligned offset.
-    const align = Math.max(16, limits.minStorageBufferOffsetAlignment);
-    const projectionOffset = Math.ceil(recurrentBytes(o) / align) * align;
-    for (let l = 0; l < o.numLayers; l++) {
-      const projectionBytes = (layerInputSize(o, l) + 1) * D * 3 * paddedHidden(H) * F32;
-      checkBinding(device, `layer ${l}'s weights (U [D, H, 3H] and W [K, D·3H])`, projectionOffset + projectionBytes, 'weights');
-    }
+    // Every layer's packed Uᵀ, then its Wᵀ and bias, in one buffer (or one per layer: weightLayout).
+    const layout = weightLayout(o, limits);
+    layout.bytes.forEach((bytes, l) => checkBinding(device, `layer ${l}'s weights (U [D, H, 3H] and W [K, D·3H])`, bytes, 'weights'));
     const packed = Array.from({ length: o.numLayers }, (_, l) => packLayer(o, w, l));
 
     device.pushErrorScope('out-of-memory');
     device.pushErrorScope('validation');
-    const layers: LayerBuffers[] = packed.map((p, l) => {
-      const projectionBytes = p.projection.byteLength;
-      const buffer = device.createBuffer({
-        label: `webgpu-gru layer ${l} weights`,
-        size: projectionOffset + projectionBytes,
+    const L = o.numLayers;
+    const buffers = Array.from({ length: layout.shared ? 1 : L }, (_, i) =>
+      device.createBuffer({
+        label: `webgpu-gru ${layout.shared ? 'weights' : `layer ${i} weights`}`,
+        size: layout.shared ? layout.total : layout.bytes[i],
         usage: Usage.STORAGE | Usage.COPY_DST,
-      });
-      device.queue.writeBuffer(buffer, 0, p.recurrent as Uint32Array<ArrayBuffer>);
-      writeFloats(device.queue, buffer, projectionOffset, p.projection);
-      return { weights: buffer, recurrentBytes: p.recurrent.byteLength, projectionOffset, projectionBytes };
+      }),
+    );
+    const layers: LayerBuffers[] = packed.map((p, l) => {
+      const buffer = buffers[layout.shared ? 0 : l];
+      const offset = layout.offsets[l];
+      device.queue.writeBuffer(buffer, offset, p.recurrent as Uint32Array<ArrayBuffer>);
+      writeFloats(device.queue, buffer, offset + layout.projectionOffset, p.projection);
+      return {
+        weights: buffer,
+        offset,
+        bytes: layout.bytes[l],
+        recurrentBytes: p.recurrent.byteLength,
+        projectionOffset: layout.projectionOffset,
+        projectionBytes: p.projection.byteLength,
+      };
     });
-    const destroyAll = () => layers.forEach((l) => l.weights.destroy());
+    const destroyAll = () => buffers.forEach((b) => b.destroy());
     let kernels: Kernels;
     try {
       const [projection, recurrence] = await Promise.all([deviceKernels(device).projection, recurrencePipelines(device, o, available)]);
@@ -174,7 +204,7 @@ export class GRU {
       destroyAll();
       throw new GRUError(`GRU.create: the device refused the weight buffers (${error.message})`);
     }
-    return new GRU(device, o, layers, kernels, available);
+    return new GRU(device, o, layers, buffers, kernels, available);
   }
 
   private checkAlive(): void {
@@ -192,9 +222,10 @@ export class GRU {
     const schedule = this.scheduleFor(batch);
     const p = this.plan;
     if (p && p.steps === steps && p.batch === batch && p.schedule === schedule) return p;
-    // One uniform slot per dispatch along the sequence: every step, or every chunk of steps.
-    const stride = schedule === 'stepwise' ? 1 : persistentChunk(this.device, this.options);
-    const slots: StepSlot[] = Array.from({ length: Math.ceil(steps / stride) }, (_, i) => ({ s: i * stride, parity: i % 2 }));
+    // One uniform slot per dispatch along the sequence: every step, wave, or chunk of steps.
+    const stride = isStepwise(schedule) ? 1 : persistentChunk(this.device, this.options);
+    const count = schedule === 'wavefront' ? steps + this.options.numLayers - 1 : Math.ceil(steps / stride);
+    const slots: StepSlot[] = Array.from({ length: count }, (_, i) => ({ s: i * stride, parity: i % 2 }));
     const plan = new Plan(this.device, this.options, this.layers, this.kernels, steps, batch, slots, schedule);
     this.plan?.destroy();
     this.plan = plan;
@@ -215,7 +246,7 @@ export class GRU {
     else encoder.clearBuffer(plan.stateBuffer, 0, plan.slotBytes);
     plan.writeLengths(seqLengths, plan.steps);
     plan.encode(encoder, input, output, Array.from({ length: plan.slotCount }, (_, i) => i));
-    return (plan.slotCount % 2) * plan.slotBytes;
+    return plan.finalParity(plan.slotCount) * plan.slotBytes;
   }
 
   /**
@@ -299,10 +330,10 @@ export class GRU {
       throw new GRUError(`createState: expected a GRU with direction 'forward' (streaming runs forward in time), got ${describe(this.options.direction)}`);
     }
     if (typeof batch !== 'number' || !Number.isInteger(batch) || batch < 1) fail('batch', 'a positive integer', batch);
-    // A one-step plan whose two uniform slots read h from either state slot: every schedule's
+    // A one-step plan whose uniform slots read h from either state slot: every schedule's
     // kernels read slot `parity` and write the other, so the state flips slots at each step.
-    const slots: StepSlot[] = [{ s: 0, parity: 0 }, { s: 0, parity: 1 }];
-    const plan = new Plan(this.device, this.options, this.layers, this.kernels, 1, batch, slots, this.scheduleFor(batch));
+    const schedule = this.scheduleFor(batch);
+    const plan = new Plan(this.device, this.options, this.layers, this.kernels, 1, batch, streamingSlots(schedule, this.options.numLayers), schedule);
     plan.writeLengths(undefined, 1);
     const state = new GRUState(this, plan, () => this.states.delete(state));
     this.states.add(state);
@@ -372,7 +403,7 @@ export class GRU {
     for (const state of [...this.states]) state.destroy();
     this.plan?.destroy();
     this.plan = undefined;
-    for (const l of this.layers) l.weights.destroy();
+    for (const b of this.weightBuffers) b.destroy();
   }
 }
 
@@ -400,7 +431,8 @@ export class GRUState {
 
   /** @internal Records one step reading slot `current`, and flips it. */
   advance(encoder: GPUCommandEncoder, input: GPUBuffer): void {
-    this.plan.encode(encoder, input, this.plan.output, [this.current]);
+    const waves = this.plan.slotCount / 2;
+    this.plan.encode(encoder, input, this.plan.output, Array.from({ length: waves }, (_, s) => this.current * waves + s));
     this.current = 1 - this.current;
   }
 

@@ -16,10 +16,18 @@ export type WeightFormat = 'f32' | 'f16' | 'int8';
  *   per batch row and direction, h in workgroup memory — for small batches, where per-dispatch
  *   overhead dominates; a one-layer GRU is one dispatch per forward;
  * - 'persistent-split': the projection as one matrix product, then the persistent recurrence;
+ * - 'wavefront': stepwise across a stack of one direction ('forward' or 'reverse'), where each
+ *   dispatch runs layer l's step s − l for every layer at once: T + L − 1 step dispatches for L
+ *   layers instead of L·T, and no projection dispatch after the first layer's;
  * - 'auto' (default): chosen per forward from the sizes and the device's limits.
  */
-export type Schedule = 'stepwise' | 'persistent' | 'persistent-split';
-export const SCHEDULES: readonly Schedule[] = ['stepwise', 'persistent', 'persistent-split'];
+export type Schedule = 'stepwise' | 'persistent' | 'persistent-split' | 'wavefront';
+export const SCHEDULES: readonly Schedule[] = ['stepwise', 'persistent', 'persistent-split', 'wavefront'];
+
+/** The schedules that run one dispatch per step (two when the reset gate comes first). */
+export function isStepwise(schedule: Schedule): boolean {
+  return schedule === 'stepwise' || schedule === 'wavefront';
+}
 export type ParametricActivationName =
   | 'hardSigmoid'
   | 'leakyRelu'

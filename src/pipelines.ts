@@ -7,7 +7,7 @@ import projectionSource from '../shaders/projection.wgsl?raw';
 import recurrenceSource from '../shaders/recurrence.wgsl?raw';
 import { boundsLoops } from './adapter.js';
 import type { ResolvedOptions, Schedule } from './options.js';
-import { FORMAT_CODES, K_PER_PACK, paddedHidden } from './weights.js';
+import { FORMAT_CODES, K_PER_PACK, paddedHidden, weightLayout } from './weights.js';
 
 /** GPUBufferUsage / GPUShaderStage / GPUMapMode values, so the library needs no WebGPU globals. */
 export const Usage = {
@@ -41,12 +41,18 @@ export function persistentChunk(device: GPUDevice, o: ResolvedOptions): number {
 /** Output tile edge of shaders/projection.wgsl. */
 export const PROJECTION_TILE = 32;
 
-export interface RecurrenceKernels {
-  /** Stepwise, resetAfter: one pass per step. */
+/** The step kernels of one schedule: `fused` when the reset gate comes after, else the other two. */
+export interface StepKernels {
+  /** resetAfter: one pass per step. */
   fused?: GPUComputePipeline;
-  /** Stepwise, reset first: r ⊙ h, then z, n and the blend. */
+  /** Reset first: r ⊙ h, then z, n and the blend. */
   reset?: GPUComputePipeline;
   update?: GPUComputePipeline;
+}
+
+export interface RecurrenceKernels extends StepKernels {
+  /** 'wavefront': the step kernels across the layers of a stack (WAVE = true). */
+  wave?: StepKernels;
   /** 'persistent-split': a layer's recurrence in one dispatch, after the projection. */
   sequence?: GPUComputePipeline;
   /** 'persistent': a whole layer, projection included, in one dispatch; by the layer's input width. */
@@ -68,12 +74,16 @@ export function layerWidths(o: ResolvedOptions): number[] {
   return [...widths];
 }
 
-/** The schedules whose kernels fit this device's workgroup memory. */
+/**
+ * The schedules this stack can run on this device: the persistent ones where their workgroup
+ * memory fits, wavefront where the stack has one direction and its weights fit one binding.
+ */
 export function fittingSchedules(device: GPUDevice, o: ResolvedOptions): Schedule[] {
   const limit = device.limits.maxComputeWorkgroupStorageSize;
   const fits: Schedule[] = ['stepwise'];
   if (layerWidths(o).every((k) => persistentBytes(o, k) <= limit)) fits.push('persistent');
   if (persistentBytes(o) <= limit) fits.push('persistent-split');
+  if (o.numDirections === 1 && weightLayout(o, device.limits).shared) fits.push('wavefront');
   return fits;
 }
 
@@ -194,11 +204,18 @@ export async function recurrencePipelines(device: GPUDevice, o: ResolvedOptions,
   const work: Promise<unknown>[] = [];
   const make = (entry: string, constants: Record<string, number>, stepIndex: boolean, input: boolean, put: (p: GPUComputePipeline) => void) =>
     work.push(recurrencePipeline(device, entry, constants, stepIndex, input).then(put));
-  if (o.resetAfter) {
-    make('step_fused', step, true, false, (p) => (kernels.fused = p));
-  } else {
-    make('step_reset', step, true, false, (p) => (kernels.reset = p));
-    make('step_update', step, true, false, (p) => (kernels.update = p));
+  const makeStep = (into: StepKernels, constants: Record<string, number>) => {
+    if (o.resetAfter) {
+      make('step_fused', constants, true, false, (p) => (into.fused = p));
+    } else {
+      make('step_reset', constants, true, false, (p) => (into.reset = p));
+      make('step_update', constants, true, false, (p) => (into.update = p));
+    }
+  };
+  makeStep(kernels, step);
+  if (schedules.includes('wavefront')) {
+    kernels.wave = {};
+    makeStep(kernels.wave, { ...step, WAVE: 1 });
   }
   if (schedules.includes('persistent-split')) {
     make('sequence', persistent, true, false, (p) => (kernels.sequence = p));

@@ -4,21 +4,29 @@
  * A whole forward — every layer, direction and timestep — goes into one compute pass of one
  * command encoder. Per layer: 'stepwise' is one projection dispatch and then one step dispatch
  * per timestep (two when the reset gate comes first); 'persistent-split' is the projection and
- * one recurrence dispatch; 'persistent' is a single dispatch. The step index of the stepwise
+ * one recurrence dispatch; 'persistent' is a single dispatch. 'wavefront' is the first layer's
+ * projection and then one step dispatch (or two) per wave s = 0 … T+L−2 for the whole stack,
+ * each running the layers l with 0 ≤ s − l < T. The step index of the stepwise
  * schedule reaches the shader through a uniform at a dynamic offset, so nothing is written to the
  * queue between dispatches. WebGPU orders the storage writes of one dispatch before the reads of
  * the next within a pass.
  */
 import { GRUError } from './errors.js';
-import type { ResolvedOptions, Schedule } from './options.js';
+import { isStepwise, type ResolvedOptions, type Schedule } from './options.js';
 import { deviceKernels, PROJECTION_TILE, STEP_ROWS, stepUnits, Usage, type RecurrenceKernels } from './pipelines.js';
 import { layerInputSize, paddedHidden } from './weights.js';
 
-/** One layer's weights in one buffer: the packed Uᵀ first, then Wᵀ and its bias at an aligned offset. */
+/**
+ * One layer's weights: at byte `offset` of `weights` (shared by every layer when the stack fits
+ * one binding), the packed Uᵀ, then Wᵀ and its bias `projectionOffset` bytes further.
+ */
 export interface LayerBuffers {
   weights: GPUBuffer;
+  /** A multiple of minStorageBufferOffsetAlignment (and of 16), as is projectionOffset. */
+  offset: number;
+  /** Bytes from `offset` to the end of the bias. */
+  bytes: number;
   recurrentBytes: number;
-  /** A multiple of minStorageBufferOffsetAlignment (and of 16). */
   projectionOffset: number;
   projectionBytes: number;
 }
@@ -28,14 +36,20 @@ export interface Kernels {
   recurrence: RecurrenceKernels;
 }
 
-/** One step uniform: the step index and the state slot that holds h_{t−1}. */
+/** A layer's bind groups: the projection's (unless persistent) and the recurrence's. */
+interface LayerGroups {
+  projection?: GPUBindGroup;
+  recurrence: GPUBindGroup;
+}
+
+/** One step uniform: the step index (wavefront: the wave) and the state slot that holds h_{t−1} (of layer 0). */
 export interface StepSlot {
   s: number;
   parity: number;
 }
 
 const F32 = 4;
-const PARAMS_BYTES = 48;
+const PARAMS_BYTES = 64;
 
 /** Bytes a buffer binding needs, checked against the device before anything is created. */
 export function checkBinding(device: GPUDevice, what: string, bytes: number, cause: string): void {
@@ -54,6 +68,7 @@ export class Plan {
   readonly buffers: GPUBuffer[] = [];
   /** Step-uniform slots: dispatches along the sequence per layer. */
   readonly slotCount: number;
+  private readonly slots: readonly StepSlot[];
   private readonly g: GPUBuffer;
   private readonly state: GPUBuffer;
   private readonly hidden: GPUBuffer[] = [];
@@ -63,7 +78,7 @@ export class Plan {
   private readonly paramStride: number;
   private readonly slotStride: number;
   private ownInput?: GPUBuffer;
-  private cachedGroups?: { input: GPUBuffer; output: GPUBuffer; groups: { projection?: GPUBindGroup; recurrence: GPUBindGroup }[] };
+  private cachedGroups?: { input: GPUBuffer; output: GPUBuffer; groups: LayerGroups[] };
   private ownOutput?: GPUBuffer;
 
   constructor(
@@ -81,7 +96,7 @@ export class Plan {
     const B = batch;
     const limits = device.limits;
     const shape = `args.steps × args.batch = ${T} × ${B}`;
-    const rowsPerGroup = schedule === 'stepwise' ? STEP_ROWS : 1;
+    const rowsPerGroup = isStepwise(schedule) ? STEP_ROWS : 1;
     if (Math.ceil(B / rowsPerGroup) > limits.maxComputeWorkgroupsPerDimension) {
       throw new GRUError(
         `args.batch: expected at most ${rowsPerGroup * limits.maxComputeWorkgroupsPerDimension} rows ` +
@@ -95,43 +110,70 @@ export class Plan {
     checkBinding(device, `the input buffer ${o.batchFirst ? '[B, T, I]' : '[T, B, I]'}`, T * B * o.inputSize * F32, shape);
     this.stateRows = L * D;
     this.slotBytes = this.stateRows * B * H * F32;
-    checkBinding(device, 'the state buffer [3, L·D, B, H]', 3 * this.slotBytes + B * F32, shape);
+    // Wavefront: the outputs of the layers before the last, in two halves behind the lengths.
+    const hiddenBytes = schedule === 'wavefront' && L > 1 ? 2 * T * B * H * F32 : 0;
+    const stateBytes = 3 * this.slotBytes + B * F32 + hiddenBytes;
+    checkBinding(device, `the state buffer [3, L·D, B, H]${hiddenBytes ? ' and the hidden outputs [2, T, B, H]' : ''}`, stateBytes, shape);
 
     this.paramStride = Math.max(PARAMS_BYTES, limits.minUniformBufferOffsetAlignment);
     this.slotStride = Math.max(16, limits.minUniformBufferOffsetAlignment);
     // The fused persistent kernels need no G.
     const gBytes = schedule === 'persistent' ? 0 : T * B * D * 3 * paddedHidden(H) * F32;
     this.g = this.create('G (input projection)', gBytes, Usage.STORAGE);
-    this.state = this.create('state', 3 * this.slotBytes + B * F32, Usage.STORAGE | Usage.COPY_SRC | Usage.COPY_DST);
-    for (let i = 0; i < Math.min(L - 1, 2); i++) {
-      this.hidden.push(this.create(`hidden layer output ${i}`, T * B * D * H * F32, Usage.STORAGE));
+    this.state = this.create('state', stateBytes, Usage.STORAGE | Usage.COPY_SRC | Usage.COPY_DST);
+    if (schedule !== 'wavefront') {
+      for (let i = 0; i < Math.min(L - 1, 2); i++) {
+        this.hidden.push(this.create(`hidden layer output ${i}`, T * B * D * H * F32, Usage.STORAGE));
+      }
     }
 
-    // Per layer: the projection's Params, then the step's, each at an aligned offset.
-    this.params = this.create('params', 2 * L * this.paramStride, Usage.UNIFORM | Usage.COPY_DST);
-    const params = new Uint32Array((2 * L * this.paramStride) / 4);
+    // Per layer: the projection's Params, then the step's, each at an aligned offset; then the
+    // wavefront's, for the whole stack.
+    this.params = this.create('params', (2 * L + 1) * this.paramStride, Usage.UNIFORM | Usage.COPY_DST);
+    const params = new Uint32Array(((2 * L + 1) * this.paramStride) / 4);
+    const reverse = o.direction === 'reverse' ? 1 : 0;
+    const wOffset = layers[0].projectionOffset / 16;
+    const lastOut = (l: number) => (l === L - 1 && o.batchFirst ? [D * H, T * D * H] : [B * D * H, D * H]);
     for (let l = 0; l < L; l++) {
       const K = layerInputSize(o, l);
       const [inT, inB] = l === 0 && o.batchFirst ? [o.inputSize, T * o.inputSize] : [B * K, K];
-      const [outT, outB] = l === L - 1 && o.batchFirst ? [D * H, T * D * H] : [B * D * H, D * H];
       const tilesM = Math.ceil((T * B) / PROJECTION_TILE);
       const tilesY = Math.min(tilesM, limits.maxComputeWorkgroupsPerDimension);
       params.set([T * B, D * 3 * paddedHidden(H), K, B, inT, inB, tilesY, 0], (2 * l * this.paramStride) / 4);
-      const wOffset = layers[l].projectionOffset / 16;
-      params.set([B, T, this.stateRows, l * D, o.direction === 'reverse' ? 1 : 0, outT, outB, inT, inB, wOffset], ((2 * l + 1) * this.paramStride) / 4);
+      params.set([B, T, this.stateRows, l * D, reverse, ...lastOut(l), inT, inB, wOffset], ((2 * l + 1) * this.paramStride) / 4);
     }
+    const uBase1 = L > 1 ? layers[1].offset / 16 : 0;
+    const uStride = L > 2 ? (layers[2].offset - layers[1].offset) / 16 : 0;
+    const hiddenBase = (3 * this.slotBytes) / F32 + B;
+    params.set([B, T, L, 0, reverse, ...lastOut(L - 1), 0, 0, wOffset, uBase1, uStride, hiddenBase, L], (2 * L * this.paramStride) / 4);
     device.queue.writeBuffer(this.params, 0, params);
 
+    this.slots = slots;
     this.slotCount = slots.length;
     this.stepUniforms = this.create('step index', slots.length * this.slotStride, Usage.UNIFORM | Usage.COPY_DST);
     const stepData = new Uint32Array((slots.length * this.slotStride) / 4);
-    slots.forEach((slot, i) => stepData.set([slot.s, slot.parity], (i * this.slotStride) / 4));
+    slots.forEach((slot, i) => stepData.set([slot.s, slot.parity, this.wave(slot.s).first], (i * this.slotStride) / 4));
     device.queue.writeBuffer(this.stepUniforms, 0, stepData);
     this.stepBindGroup = device.createBindGroup({
       label: 'webgpu-gru step index',
       layout: deviceKernels(device).stepUniformLayout,
       entries: [{ binding: 0, resource: { buffer: this.stepUniforms, size: 16 } }],
     });
+  }
+
+  /** The layers a wavefront dispatch of wave s runs: first … first + count − 1 (else layer 0 only). */
+  private wave(s: number): { first: number; count: number } {
+    if (this.schedule !== 'wavefront') return { first: 0, count: 1 };
+    const first = Math.max(0, s - this.steps + 1);
+    return { first, count: Math.min(this.o.numLayers - 1, s) - first + 1 };
+  }
+
+  /**
+   * The state slot that holds hN after `slots` slots from slot 0: each dispatch along the sequence
+   * flips a layer's slot, and in a wavefront every layer runs `steps` steps.
+   */
+  finalParity(slots: number): number {
+    return (this.schedule === 'wavefront' ? this.steps : slots) % 2;
   }
 
   private create(label: string, size: number, usage: number): GPUBuffer {
@@ -180,28 +222,42 @@ export class Plan {
 
   /**
    * Each layer's bind groups — persistent: the fused kernel's; else the projection's and the
-   * recurrence's. Only the first layer's input and the last layer's output come from the caller,
-   * so they are kept for the last (input, output) pair: repeated forwards and streaming steps on
-   * the same buffers create none.
+   * recurrence's; wavefront: the first layer's projection and the stack's step group. Only the
+   * first layer's input and the last layer's output come from the caller, so they are kept for
+   * the last (input, output) pair: repeated forwards and streaming steps on the same buffers
+   * create none.
    */
-  private bindGroups(input: GPUBuffer, output: GPUBuffer): { projection?: GPUBindGroup; recurrence: GPUBindGroup }[] {
+  private bindGroups(input: GPUBuffer, output: GPUBuffer): LayerGroups[] {
     const cached = this.cachedGroups;
     if (cached && cached.input === input && cached.output === output) return cached.groups;
     const k = deviceKernels(this.device);
     const L = this.o.numLayers;
-    const groups = this.layers.map((w, l) => {
+    const stepGroup = (label: string, weights: GPUBufferBinding, out: GPUBuffer, paramIndex: number) =>
+      this.device.createBindGroup({
+        label: `webgpu-gru ${label}`,
+        layout: k.stepLayout,
+        entries: [
+          { binding: 0, resource: { buffer: this.g } },
+          { binding: 1, resource: weights },
+          { binding: 2, resource: { buffer: this.state } },
+          { binding: 3, resource: { buffer: out } },
+          { binding: 4, resource: { buffer: this.params, offset: paramIndex * this.paramStride, size: PARAMS_BYTES } },
+        ],
+      });
+    // A wavefront runs the whole stack from layer 0's groups.
+    const layers = this.schedule === 'wavefront' ? this.layers.slice(0, 1) : this.layers;
+    const groups = layers.map((w, l): LayerGroups => {
       const layerIn = l === 0 ? input : this.hidden[(l - 1) % 2];
       const layerOut = l === L - 1 ? output : this.hidden[l % 2];
-      const params = { buffer: this.params, offset: (2 * l + 1) * this.paramStride, size: PARAMS_BYTES };
       if (this.schedule === 'persistent') {
         const recurrence = this.device.createBindGroup({
           label: `webgpu-gru sequence layer ${l}`,
           layout: k.inputLayout,
           entries: [
-            { binding: 1, resource: { buffer: w.weights } },
+            { binding: 1, resource: { buffer: w.weights, offset: w.offset, size: w.bytes } },
             { binding: 2, resource: { buffer: this.state } },
             { binding: 3, resource: { buffer: layerOut } },
-            { binding: 4, resource: params },
+            { binding: 4, resource: { buffer: this.params, offset: (2 * l + 1) * this.paramStride, size: PARAMS_BYTES } },
             { binding: 5, resource: { buffer: layerIn } },
           ],
         });
@@ -212,23 +268,19 @@ export class Plan {
         layout: k.projectionLayout,
         entries: [
           { binding: 0, resource: { buffer: layerIn } },
-          { binding: 1, resource: { buffer: w.weights, offset: w.projectionOffset, size: w.projectionBytes } },
+          { binding: 1, resource: { buffer: w.weights, offset: w.offset + w.projectionOffset, size: w.projectionBytes } },
           { binding: 2, resource: { buffer: this.g } },
           { binding: 3, resource: { buffer: this.params, offset: 2 * l * this.paramStride, size: PARAMS_BYTES } },
         ],
       });
-      const recurrence = this.device.createBindGroup({
-        label: `webgpu-gru step layer ${l}`,
-        layout: k.stepLayout,
-        entries: [
-          { binding: 0, resource: { buffer: this.g } },
-          { binding: 1, resource: { buffer: w.weights, offset: 0, size: w.recurrentBytes } },
-          { binding: 2, resource: { buffer: this.state } },
-          { binding: 3, resource: { buffer: layerOut } },
-          { binding: 4, resource: params },
-        ],
-      });
-      return { projection, recurrence };
+      if (this.schedule === 'wavefront') {
+        // Every layer's weights in one binding: they share one buffer, from offset 0.
+        const last = this.layers[L - 1];
+        const all = { buffer: w.weights, offset: 0, size: last.offset + last.bytes };
+        return { projection, recurrence: stepGroup('wavefront', all, output, 2 * L) };
+      }
+      const weights = { buffer: w.weights, offset: w.offset, size: w.recurrentBytes };
+      return { projection, recurrence: stepGroup(`step layer ${l}`, weights, layerOut, 2 * l + 1) };
     });
     this.cachedGroups = { input, output, groups };
     return groups;
@@ -236,9 +288,9 @@ export class Plan {
 
   /**
    * Records every layer of a forward into one compute pass. `slots` lists the step-uniform slots
-   * in order: one per step (stepwise) or per chunk of persistentChunk() steps (persistent). Each
-   * dispatch reads h from its slot's parity and writes the other, so after n slots the final
-   * state is in state slot n % 2.
+   * in order: one per step (stepwise), per wave (wavefront) or per chunk of persistentChunk()
+   * steps (persistent). Each dispatch reads a layer's h from its slot's parity and writes the
+   * other; see finalParity().
    */
   encode(encoder: GPUCommandEncoder, input: GPUBuffer, output: GPUBuffer, slots: readonly number[]): void {
     const { hiddenSize: H, numDirections: D } = this.o;
@@ -246,8 +298,10 @@ export class Plan {
     const tilesM = Math.ceil((this.steps * B) / PROJECTION_TILE);
     const tilesY = Math.min(tilesM, this.device.limits.maxComputeWorkgroupsPerDimension);
     const tilesN = Math.ceil((D * 3 * paddedHidden(H)) / PROJECTION_TILE);
-    const stepGroups: [number, number, number] = [Math.ceil(paddedHidden(H) / 4 / stepUnits(this.o)), Math.ceil(B / STEP_ROWS), D];
-    const { fused, reset, update, sequence, sequenceInput } = this.kernels.recurrence;
+    const unitGroups = Math.ceil(paddedHidden(H) / 4 / stepUnits(this.o));
+    const rowGroups = Math.ceil(B / STEP_ROWS);
+    const { sequence, sequenceInput } = this.kernels.recurrence;
+    const steps = this.schedule === 'wavefront' ? this.kernels.recurrence.wave! : this.kernels.recurrence;
     const pass = encoder.beginComputePass({ label: 'webgpu-gru forward' });
     this.bindGroups(input, output).forEach(({ projection, recurrence }, l) => {
       if (projection) {
@@ -256,7 +310,7 @@ export class Plan {
         pass.dispatchWorkgroups(tilesN, tilesY, Math.ceil(tilesM / tilesY));
       }
       pass.setBindGroup(0, recurrence);
-      if (this.schedule !== 'stepwise') {
+      if (!isStepwise(this.schedule)) {
         pass.setPipeline(this.schedule === 'persistent' ? sequenceInput!.get(layerInputSize(this.o, l))! : sequence!);
         for (const slot of slots) {
           pass.setBindGroup(1, this.stepBindGroup, [slot * this.slotStride]);
@@ -264,16 +318,18 @@ export class Plan {
         }
         return;
       }
-      if (fused) pass.setPipeline(fused);
+      if (steps.fused) pass.setPipeline(steps.fused);
       for (const slot of slots) {
         pass.setBindGroup(1, this.stepBindGroup, [slot * this.slotStride]);
-        if (fused) {
-          pass.dispatchWorkgroups(...stepGroups);
+        // z: the directions, or a wavefront's layers.
+        const z = this.schedule === 'wavefront' ? this.wave(this.slots[slot].s).count : D;
+        if (steps.fused) {
+          pass.dispatchWorkgroups(unitGroups, rowGroups, z);
         } else {
-          pass.setPipeline(reset!);
-          pass.dispatchWorkgroups(...stepGroups);
-          pass.setPipeline(update!);
-          pass.dispatchWorkgroups(...stepGroups);
+          pass.setPipeline(steps.reset!);
+          pass.dispatchWorkgroups(unitGroups, rowGroups, z);
+          pass.setPipeline(steps.update!);
+          pass.dispatchWorkgroups(unitGroups, rowGroups, z);
         }
       }
     });

@@ -74,6 +74,35 @@ export function recurrentBytes(o: ResolvedOptions): number {
   return 16 * o.numDirections * C * (packs * 3 + 3 + 1);
 }
 
+/**
+ * Where each layer's weights go on the device: layer l's packed Uᵀ at byte `offsets[l]` of one
+ * buffer, its Wᵀ and bias `projectionOffset` bytes further, every offset a multiple of `align`
+ * (minStorageBufferOffsetAlignment). `shared` says whether the whole stack fits one buffer binding
+ * (the wavefront kernels bind every layer at once); if not, each layer gets a buffer of its own
+ * and every offset is 0.
+ */
+export interface WeightLayout {
+  projectionOffset: number;
+  /** Bytes of layer l's Uᵀ block plus its Wᵀ and bias. */
+  bytes: number[];
+  offsets: number[];
+  /** Bytes of the one buffer of the whole stack. */
+  total: number;
+  shared: boolean;
+}
+
+export function weightLayout(o: ResolvedOptions, limits: { minStorageBufferOffsetAlignment: number; maxStorageBufferBindingSize: number; maxBufferSize: number }): WeightLayout {
+  const align = Math.max(16, limits.minStorageBufferOffsetAlignment);
+  const alignUp = (n: number) => Math.ceil(n / align) * align;
+  const projectionOffset = alignUp(recurrentBytes(o));
+  const N = o.numDirections * 3 * paddedHidden(o.hiddenSize);
+  const bytes = Array.from({ length: o.numLayers }, (_, l) => projectionOffset + (layerInputSize(o, l) + 1) * N * 4);
+  const offsets = bytes.map((_, l) => bytes.slice(0, l).reduce((sum, b) => sum + alignUp(b), 0));
+  const total = offsets[o.numLayers - 1] + bytes[o.numLayers - 1];
+  const shared = total <= Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
+  return { projectionOffset, bytes, offsets: shared ? offsets : offsets.map(() => 0), total, shared };
+}
+
 const f32Scratch = new Float32Array(1);
 const u32Scratch = new Uint32Array(f32Scratch.buffer);
 

@@ -77,6 +77,7 @@ function dispatchCase(label: string, o: GRUOptions, steps: number, counts: Count
 
 const one: GRUOptions = { inputSize: 3, hiddenSize: 5 };
 const stack: GRUOptions = { inputSize: 3, hiddenSize: 5, numLayers: 2, direction: 'bidirectional' };
+const deep: GRUOptions = { inputSize: 3, hiddenSize: 5, numLayers: 3 };
 
 export const dispatchCases: Case[] = [
   dispatchCase('1 layer, 100 steps, stepwise', { ...one, schedule: 'stepwise' }, 100, { dispatches: 101, submits: 1, writes: 2 }),
@@ -86,6 +87,10 @@ export const dispatchCases: Case[] = [
   dispatchCase('2 layers bidirectional, 100 steps, stepwise', { ...stack, schedule: 'stepwise' }, 100, { dispatches: 202, submits: 1, writes: 2 }),
   dispatchCase('2 layers bidirectional, 100 steps, persistent', { ...stack, schedule: 'persistent' }, 100, { dispatches: 2, submits: 1, writes: 2 }),
   dispatchCase('2 layers bidirectional, 100 steps, persistent-split', { ...stack, schedule: 'persistent-split' }, 100, { dispatches: 4, submits: 1, writes: 2 }),
+  // Wavefront: layer 0's projection, then T + L − 1 waves (two dispatches each with the reset gate first).
+  dispatchCase('3 layers, 100 steps, stepwise', { ...deep, schedule: 'stepwise' }, 100, { dispatches: 303, submits: 1, writes: 2 }),
+  dispatchCase('3 layers, 100 steps, wavefront', { ...deep, schedule: 'wavefront' }, 100, { dispatches: 103, submits: 1, writes: 2 }),
+  dispatchCase('3 layers, 100 steps, reset first, wavefront', { ...deep, resetAfter: false, schedule: 'wavefront' }, 100, { dispatches: 205, submits: 1, writes: 2 }),
   // Chunks of 2048 steps, fewer where the adapter bounds loops (llvmpipe): see persistentChunk.
   dispatchCase('1 layer, 5000 steps, persistent', { ...one, schedule: 'persistent' }, 5000, (device) => ({
     dispatches: Math.ceil(5000 / persistentChunk(device, resolveOptions({ ...one, schedule: 'persistent' }))),

@@ -136,7 +136,24 @@ export const errorCases: Case[] = [
         () => GRU.create(device, { inputSize: 1, hiddenSize: wide, schedule: 'persistent' }, [{ weightIh: new Float32Array(3 * wide), weightHh: wideHh }]),
         /^options\.schedule: 'persistent' with hiddenSize \d+ needs \d+ bytes of workgroup memory, over this device's maxComputeWorkgroupStorageSize \(\d+\); use 'auto' or 'stepwise'$/,
       );
-      await expectGRUError(() => GRU.create(device, { inputSize: 1, hiddenSize: 1, schedule: 'fast' as 'auto' }, []), /^options\.schedule: expected one of 'auto', 'stepwise', 'persistent', 'persistent-split', got "fast"$/);
+      await expectGRUError(() => GRU.create(device, { inputSize: 1, hiddenSize: 1, schedule: 'fast' as 'auto' }, []), /^options\.schedule: expected one of 'auto', 'stepwise', 'persistent', 'persistent-split', 'wavefront', got "fast"$/);
+      // A forced wavefront on a bidirectional stack, and on a stack whose layers each fit a
+      // binding but not all of them together (hollow weights again: nothing may read them).
+      const bi: GRUOptions = { inputSize: 3, hiddenSize: 4, numLayers: 2, direction: 'bidirectional', schedule: 'wavefront' };
+      await expectGRUError(
+        () => GRU.create(device, bi, randomWeights(bi, 6)),
+        /^options\.schedule: 'wavefront' runs a stack of one direction \(layer l \+ 1 needs all of layer l's reverse pass\); expected direction 'forward' or 'reverse', got 'bidirectional'$/,
+      );
+      const tall = Math.floor(Math.sqrt(limit / 30));
+      const hollowHh = Object.setPrototypeOf({ length: 3 * tall * tall }, Float32Array.prototype) as Float32Array;
+      await expectGRUError(
+        () =>
+          GRU.create(device, { inputSize: 1, hiddenSize: tall, numLayers: 2, schedule: 'wavefront' }, [
+            { weightIh: new Float32Array(3 * tall), weightHh: hollowHh },
+            { weightIh: hollowHh, weightHh: hollowHh },
+          ]),
+        /^options\.schedule: 'wavefront' binds every layer's weights at once, \d+ bytes, over this device's maxStorageBufferBindingSize or maxBufferSize \(\d+\); use 'auto' or 'stepwise'$/,
+      );
       // The stepwise schedule's projection buffer is the largest of a forward.
       const o: GRUOptions = { inputSize: 2, hiddenSize: 64, schedule: 'stepwise' };
       const gru = await GRU.create(device, o, randomWeights(o, 5));

@@ -1,11 +1,12 @@
 /**
  * The two long-haul shapes: a 10 000-step sequence (stepwise: one encoder of 10 001 dispatches;
  * persistent: chunks of 2048 steps, which also covers the chunk boundaries) and a large layer
- * (H = 1024, B = 64). GPU vs reference at F32_TOLERANCE.
+ * (H = 1024, B = 64); and a stack whose weights are over one binding. GPU vs reference at F32_TOLERANCE.
  */
-import type { GRUOptions } from '../../src/index.js';
+import { GRU, gruReference, type GRUOptions } from '../../src/index.js';
+import { weightLayout } from '../../src/weights.js';
 import type { Case } from './registry.js';
-import { checkAgainstReference, randomWeights, rng, uniform } from './util.js';
+import { assertClose, checkAgainstReference, expectGRUError, F32_TOLERANCE, randomWeights, rng, uniform } from './util.js';
 
 export const largeCases: Case[] = [
   ...(['stepwise', 'persistent'] as const).map(
@@ -38,6 +39,42 @@ export const largeCases: Case[] = [
       },
     }),
   ),
+  {
+    name: 'large: a stack over one buffer binding gets a buffer per layer; auto then runs stepwise, not wavefront',
+    async run(device) {
+      const o: GRUOptions = { inputSize: 3, hiddenSize: 17, numLayers: 3, resetAfter: false };
+      const weights = randomWeights(o, 37);
+      const input = uniform(rng(38), 7 * 9 * 3, 1);
+      const args = { steps: 7, batch: 9, seqLengths: Int32Array.of(7, 0, 1, 3, 7, 6, 7, 2, 5) };
+      const roomy = await GRU.create(device, o, weights);
+      const stackBytes = weightLayout(roomy.options, device.limits).total;
+      const chosen = roomy.scheduleFor(9);
+      roomy.destroy();
+      if (chosen !== 'wavefront') throw new Error(`auto chose ${chosen} for a 3-layer stack at B = 9, expected wavefront`);
+      // The same device, reporting a binding limit one byte under the stack's weights.
+      const limits = new Proxy(device.limits, {
+        get: (target, key) => (key === 'maxStorageBufferBindingSize' ? stackBytes - 1 : target[key as keyof GPUSupportedLimits]),
+      });
+      const tight = new Proxy(device, {
+        get(target, key) {
+          if (key === 'limits') return limits;
+          const value = target[key as keyof GPUDevice];
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+      const gru = await GRU.create(tight, o, weights);
+      try {
+        if (gru.scheduleFor(9) !== 'stepwise') throw new Error(`auto chose ${gru.scheduleFor(9)} with the weights over one binding, expected stepwise`);
+        const got = await gru.forward(input, args);
+        const want = gruReference(o, weights, input, args);
+        assertClose('output', got.output, want.output, F32_TOLERANCE);
+        assertClose('hN', got.hN, want.hN, F32_TOLERANCE);
+      } finally {
+        gru.destroy();
+      }
+      await expectGRUError(() => GRU.create(tight, { ...o, schedule: 'wavefront' }, weights), /^options\.schedule: 'wavefront' binds every layer's weights at once/);
+    },
+  },
   {
     name: 'large: H = 1024, B = 64, I = 64, T = 3',
     timeoutMs: 300_000,
