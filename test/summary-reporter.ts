@@ -15,7 +15,8 @@ export default class SummaryReporter implements Reporter {
       for (const test of module.children.allTests()) {
         const state = test.result().state;
         if (state === 'passed') passed++;
-        else if (state === 'failed' || moduleFailed) failed++;
+        // Unrun because the module failed, unless a -t filter or .skip left it out.
+        else if (state === 'failed' || (moduleFailed && test.options.mode === 'run')) failed++;
         else skipped++;
       }
       if (moduleFailed && ![...module.children.allTests()].length) failed++;
