@@ -44,6 +44,7 @@ export const CONFIGS: readonly BenchConfig[] = [
   config('D', 64, 32, 512, 'large batch'),
   config('E', 1, 1000, 32, 'long sequence, tiny state'),
   config('F', 8, 100, 128, '2 layers, bidirectional', { numLayers: 2, direction: 'bidirectional' }),
+  config('W', 16, 50, 128, '3 layers, one direction (wavefront)', { numLayers: 3 }),
   config('G', 64, 32, 1024, 'throughput, H = 1024', { fullOnly: true }),
   config('S', 1, 1, 256, 'one streaming step', { streaming: true }),
 ];
