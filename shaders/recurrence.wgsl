@@ -90,7 +90,8 @@ struct Layer {
   u: u32,        // vec4 index of its weights in U
   s: u32,        // its step index
   parity: u32,   // the state slot holding its h_{t−1}
-  l: u32,        // wavefront: the layer
+  l: u32,        // wavefront, sequence_stack: the layer
+  hidden: bool,  // its outputs go to the hidden region of S (a stack's layers before the last)
 }
 
 override H: u32;
@@ -123,11 +124,16 @@ var<private> ly: Layer;
 fn enter(z: u32) -> u32 {
   if (WAVE) {
     let l = st.first + z;
-    ly = Layer(l, select(p.uBase1 + (l - 1u) * p.uStride, 0u, l == 0u), st.s - l, (st.parity + l) % 2u, l);
+    enter_layer(l, st.s - l, (st.parity + l) % 2u);
     return 0u;
   }
-  ly = Layer(p.layerBase, 0u, st.s, st.parity, 0u);
+  ly = Layer(p.layerBase, 0u, st.s, st.parity, 0u, false);
   return z;
+}
+
+// Layer l of a stack bound whole (wavefront, sequence_stack), at step s, h_{t−1} in slot parity.
+fn enter_layer(l: u32, s: u32, parity: u32) {
+  ly = Layer(l, select(p.uBase1 + (l - 1u) * p.uStride, 0u, l == 0u), s, parity, l, l + 1u < p.layers);
 }
 
 // tanh through exp(−2|x|): never overflows, unlike a naive (e^x − e^−x)/(e^x + e^−x).
@@ -239,7 +245,7 @@ fn hidden_index(half: u32, t: u32, b: u32) -> u32 {
 fn store_output(t: u32, b: u32, d: u32, c: u32, v: vec4<f32>) {
   for (var e = 0u; e < 4u; e++) {
     if (4u * c + e < H) {
-      if (WAVE && ly.l + 1u < p.layers) {
+      if (ly.hidden) {
         S[hidden_index(ly.l % 2u, t, b) + 4u * c + e] = v[e];
       } else {
         Y[t * p.outStrideT + b * p.outStrideB + d * H + 4u * c + e] = v[e];
@@ -527,6 +533,10 @@ fn step_update(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_
 //   invocation computes W·x_t + b for its own units — so a layer is ONE dispatch, and a
 //   one-layer GRU one dispatch per forward. Wᵀ [K][D·3·H4] and its bias are read from the
 //   layer's weight buffer at vec4 offset p.wOffset (shaders/projection.wgsl's layout).
+// - sequence_stack: a stack of one direction in ONE dispatch. Workgroup (0, b, 0) runs the
+//   chunk's steps of row b through layer 0, then layer 1, …: a layer after the first stages its
+//   x_t from the previous layer's output in the hidden region of S, which only this workgroup
+//   wrote for row b, so a storageBarrier() between layers is all the synchronisation it needs.
 // Each invocation writes the gate inputs of its own unit blocks to giq and reads back only
 // those, so staging them needs no barrier. The row's length comes through workgroupUniformLoad
 // so the step loop stays uniform.
@@ -539,12 +549,13 @@ fn step_update(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_
 override CHUNK: u32 = 2048u;
 override RESET_AFTER: bool = true;          // persistent kernels: which n the step computes
 
-override XK: u32 = 1u;                      // sequence_input: the layer's input width K
+override XK: u32 = 1u;                      // sequence_input: the layer's input width K; sequence_stack: max(I, H)
+override XI: u32 = 1u;                      // sequence_stack: layer 0's input width I
 @group(0) @binding(5) var<storage, read> X: array<f32>;   // sequence_input: the layer input
 
 var<workgroup> hq: array<vec4<f32>, 3 * C>; // h of this row by unit block: thirds `cur` and 1 − cur; r ⊙ h: third 2
 var<workgroup> giq: array<vec4<f32>, 3 * C>; // gate inputs r, z, n of each unit block
-var<workgroup> xq: array<f32, XK>;          // x_t, sequence_input only
+var<workgroup> xq: array<f32, XK>;          // x_t, sequence_input and sequence_stack
 var<workgroup> lenq: u32;
 
 // Units past H stay 0, so the padding of a weight pack (zero weights) never meets inf or NaN.
@@ -666,18 +677,23 @@ fn stage_projection(lid: u32, d: u32, b: u32, t: u32) {
   }
 }
 
-// x_t into xq (all invocations), a barrier, then W·x_t + b for the invocation's own unit blocks.
-fn stage_input(lid: u32, d: u32, b: u32, t: u32) {
-  for (var k = lid; k < XK; k += WG) {
-    xq[k] = X[t * p.inStrideT + b * p.inStrideB + k];
+// x_t of width K into xq (all invocations), a barrier, then W·x_t + b for the invocation's own
+// unit blocks. x_t is the input X, or in a stack past layer 0 the previous layer's output.
+fn stage_input(lid: u32, d: u32, b: u32, t: u32, K: u32) {
+  for (var k = lid; k < K; k += WG) {
+    if (ly.l == 0u) {
+      xq[k] = X[t * p.inStrideT + b * p.inStrideB + k];
+    } else {
+      xq[k] = S[hidden_index((ly.l - 1u) % 2u, t, b) + k];
+    }
   }
   workgroupBarrier();
   let n4 = D * 3u * C;
   for (var c = lid; c < C; c += WG) {
     for (var gate = 0u; gate < 3u; gate++) {
-      let col = p.wOffset + (d * 3u + gate) * C + c;
-      var acc = bitcast<vec4<f32>>(U[col + XK * n4]);
-      for (var k = 0u; k < XK; k++) {
+      let col = ly.u + p.wOffset + (d * 3u + gate) * C + c;
+      var acc = bitcast<vec4<f32>>(U[col + K * n4]);
+      for (var k = 0u; k < K; k++) {
         acc += bitcast<vec4<f32>>(U[col + k * n4]) * xq[k];
       }
       giq[3u * c + gate] = acc;
@@ -714,9 +730,26 @@ fn sequence_input(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgro
   var cur = 0u;
   for (var s = st.s; s < min(len, st.s + CHUNK); s++) {
     let t = sequence_time(s, len, wid.z);
-    stage_input(lid.x, wid.z, wid.y, t);
+    stage_input(lid.x, wid.z, wid.y, t, XK);
     sequence_step(lid.x, wid.z, wid.y, t, cur);
     cur = 1u - cur;
   }
   sequence_end(lid.x, wid.z, wid.y, len, cur);
+}
+
+@compute @workgroup_size(WG, 1, 1)
+fn sequence_stack(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  for (var l = 0u; l < p.layers; l++) {
+    enter_layer(l, st.s, st.parity);
+    let len = sequence_begin(lid.x, 0u, wid.y);
+    var cur = 0u;
+    for (var s = st.s; s < min(len, st.s + CHUNK); s++) {
+      let t = sequence_time(s, len, 0u);
+      stage_input(lid.x, 0u, wid.y, t, select(H, XI, l == 0u));
+      sequence_step(lid.x, 0u, wid.y, t, cur);
+      cur = 1u - cur;
+    }
+    sequence_end(lid.x, 0u, wid.y, len, cur);
+    storageBarrier();
+  }
 }

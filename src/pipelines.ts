@@ -35,8 +35,18 @@ export const STEP_ROWS = 4;
 export function persistentChunk(device: GPUDevice, o: ResolvedOptions): number {
   if (!boundsLoops(device)) return 2048;
   const blocks = Math.ceil(paddedHidden(o.hiddenSize) / 4 / sequenceUnits(device, o));
-  const perStep = (3 * (Math.max(...layerWidths(o)) + paddedHidden(o.hiddenSize)) + 16) * blocks;
+  const layers = stacksInOneDispatch(device, o) ? o.numLayers : 1;
+  const perStep = (3 * (Math.max(...layerWidths(o)) + paddedHidden(o.hiddenSize)) + 16) * blocks * layers;
   return Math.max(1, Math.min(2048, Math.floor(50_000 / perStep)));
+}
+
+/**
+ * Whether the persistent schedule runs the whole stack in one dispatch (sequence_stack): a stack
+ * of one direction whose weights fit one binding. A bidirectional stack cannot: layer l + 1 of a
+ * row needs both directions of layer l, which run in different workgroups.
+ */
+export function stacksInOneDispatch(device: GPUDevice, o: ResolvedOptions): boolean {
+  return o.numLayers > 1 && o.numDirections === 1 && weightLayout(o, device.limits).shared;
 }
 /** Output tile edge of shaders/projection.wgsl. */
 export const PROJECTION_TILE = 32;
@@ -57,6 +67,8 @@ export interface RecurrenceKernels extends StepKernels {
   sequence?: GPUComputePipeline;
   /** 'persistent': a whole layer, projection included, in one dispatch; by the layer's input width. */
   sequenceInput?: Map<number, GPUComputePipeline>;
+  /** 'persistent' where stacksInOneDispatch(): the whole stack in one dispatch. */
+  sequenceStack?: GPUComputePipeline;
 }
 
 /**
@@ -220,7 +232,10 @@ export async function recurrencePipelines(device: GPUDevice, o: ResolvedOptions,
   if (schedules.includes('persistent-split')) {
     make('sequence', persistent, true, false, (p) => (kernels.sequence = p));
   }
-  if (schedules.includes('persistent')) {
+  if (schedules.includes('persistent') && stacksInOneDispatch(device, o)) {
+    const XK = Math.max(o.inputSize, o.hiddenSize);
+    make('sequence_stack', { ...persistent, XK, XI: o.inputSize }, true, true, (p) => (kernels.sequenceStack = p));
+  } else if (schedules.includes('persistent')) {
     const byWidth = new Map<number, GPUComputePipeline>();
     kernels.sequenceInput = byWidth;
     for (const width of layerWidths(o)) {

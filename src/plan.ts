@@ -4,7 +4,8 @@
  * A whole forward — every layer, direction and timestep — goes into one compute pass of one
  * command encoder. Per layer: 'stepwise' is one projection dispatch and then one step dispatch
  * per timestep (two when the reset gate comes first); 'persistent-split' is the projection and
- * one recurrence dispatch; 'persistent' is a single dispatch. 'wavefront' is the first layer's
+ * one recurrence dispatch; 'persistent' is a single dispatch — for a stack of one direction, one
+ * for the whole stack (sequence_stack). 'wavefront' is the first layer's
  * projection and then one step dispatch (or two) per wave s = 0 … T+L−2 for the whole stack,
  * each running the layers l with 0 ≤ s − l < T. The step index of the stepwise
  * schedule reaches the shader through a uniform at a dynamic offset, so nothing is written to the
@@ -13,7 +14,7 @@
  */
 import { GRUError } from './errors.js';
 import { isStepwise, type ResolvedOptions, type Schedule } from './options.js';
-import { deviceKernels, PROJECTION_TILE, STEP_ROWS, stepUnits, Usage, type RecurrenceKernels } from './pipelines.js';
+import { deviceKernels, PROJECTION_TILE, stacksInOneDispatch, STEP_ROWS, stepUnits, Usage, type RecurrenceKernels } from './pipelines.js';
 import { layerInputSize, paddedHidden } from './weights.js';
 
 /**
@@ -76,6 +77,8 @@ export class Plan {
   private readonly stepUniforms: GPUBuffer;
   private readonly stepBindGroup: GPUBindGroup;
   private readonly paramStride: number;
+  /** Wavefront, or persistent with stacksInOneDispatch(): every layer in each dispatch. */
+  private readonly stacked: boolean;
   private readonly slotStride: number;
   private ownInput?: GPUBuffer;
   private cachedGroups?: { input: GPUBuffer; output: GPUBuffer; groups: LayerGroups[] };
@@ -110,8 +113,9 @@ export class Plan {
     checkBinding(device, `the input buffer ${o.batchFirst ? '[B, T, I]' : '[T, B, I]'}`, T * B * o.inputSize * F32, shape);
     this.stateRows = L * D;
     this.slotBytes = this.stateRows * B * H * F32;
-    // Wavefront: the outputs of the layers before the last, in two halves behind the lengths.
-    const hiddenBytes = schedule === 'wavefront' && L > 1 ? 2 * T * B * H * F32 : 0;
+    this.stacked = schedule === 'wavefront' || (schedule === 'persistent' && stacksInOneDispatch(device, o));
+    // A stacked plan keeps the outputs of the layers before the last in two halves behind the lengths.
+    const hiddenBytes = this.stacked && L > 1 ? 2 * T * B * H * F32 : 0;
     const stateBytes = 3 * this.slotBytes + B * F32 + hiddenBytes;
     checkBinding(device, `the state buffer [3, L·D, B, H]${hiddenBytes ? ' and the hidden outputs [2, T, B, H]' : ''}`, stateBytes, shape);
 
@@ -121,22 +125,26 @@ export class Plan {
     const gBytes = schedule === 'persistent' ? 0 : T * B * D * 3 * paddedHidden(H) * F32;
     this.g = this.create('G (input projection)', gBytes, Usage.STORAGE);
     this.state = this.create('state', stateBytes, Usage.STORAGE | Usage.COPY_SRC | Usage.COPY_DST);
-    if (schedule !== 'wavefront') {
+    if (!this.stacked) {
       for (let i = 0; i < Math.min(L - 1, 2); i++) {
         this.hidden.push(this.create(`hidden layer output ${i}`, T * B * D * H * F32, Usage.STORAGE));
       }
     }
 
     // Per layer: the projection's Params, then the step's, each at an aligned offset; then the
-    // wavefront's, for the whole stack.
+    // whole stack's (wavefront, sequence_stack).
     this.params = this.create('params', (2 * L + 1) * this.paramStride, Usage.UNIFORM | Usage.COPY_DST);
     const params = new Uint32Array(((2 * L + 1) * this.paramStride) / 4);
     const reverse = o.direction === 'reverse' ? 1 : 0;
     const wOffset = layers[0].projectionOffset / 16;
     const lastOut = (l: number) => (l === L - 1 && o.batchFirst ? [D * H, T * D * H] : [B * D * H, D * H]);
+    const inStrides = (l: number) => {
+      const K = layerInputSize(o, l);
+      return l === 0 && o.batchFirst ? [o.inputSize, T * o.inputSize] : [B * K, K];
+    };
     for (let l = 0; l < L; l++) {
       const K = layerInputSize(o, l);
-      const [inT, inB] = l === 0 && o.batchFirst ? [o.inputSize, T * o.inputSize] : [B * K, K];
+      const [inT, inB] = inStrides(l);
       const tilesM = Math.ceil((T * B) / PROJECTION_TILE);
       const tilesY = Math.min(tilesM, limits.maxComputeWorkgroupsPerDimension);
       params.set([T * B, D * 3 * paddedHidden(H), K, B, inT, inB, tilesY, 0], (2 * l * this.paramStride) / 4);
@@ -145,7 +153,7 @@ export class Plan {
     const uBase1 = L > 1 ? layers[1].offset / 16 : 0;
     const uStride = L > 2 ? (layers[2].offset - layers[1].offset) / 16 : 0;
     const hiddenBase = (3 * this.slotBytes) / F32 + B;
-    params.set([B, T, L, 0, reverse, ...lastOut(L - 1), 0, 0, wOffset, uBase1, uStride, hiddenBase, L], (2 * L * this.paramStride) / 4);
+    params.set([B, T, L, 0, reverse, ...lastOut(L - 1), ...inStrides(0), wOffset, uBase1, uStride, hiddenBase, L], (2 * L * this.paramStride) / 4);
     device.queue.writeBuffer(this.params, 0, params);
 
     this.slots = slots;
@@ -244,20 +252,23 @@ export class Plan {
           { binding: 4, resource: { buffer: this.params, offset: paramIndex * this.paramStride, size: PARAMS_BYTES } },
         ],
       });
-    // A wavefront runs the whole stack from layer 0's groups.
-    const layers = this.schedule === 'wavefront' ? this.layers.slice(0, 1) : this.layers;
+    // A stacked plan runs the whole stack from layer 0's groups, with every layer's weights in
+    // one binding (they share one buffer, from offset 0).
+    const layers = this.stacked ? this.layers.slice(0, 1) : this.layers;
+    const last = this.layers[L - 1];
+    const allWeights = { buffer: last.weights, offset: 0, size: last.offset + last.bytes };
     const groups = layers.map((w, l): LayerGroups => {
       const layerIn = l === 0 ? input : this.hidden[(l - 1) % 2];
-      const layerOut = l === L - 1 ? output : this.hidden[l % 2];
+      const layerOut = l === L - 1 || this.stacked ? output : this.hidden[l % 2];
       if (this.schedule === 'persistent') {
         const recurrence = this.device.createBindGroup({
-          label: `webgpu-gru sequence layer ${l}`,
+          label: `webgpu-gru sequence ${this.stacked ? 'stack' : `layer ${l}`}`,
           layout: k.inputLayout,
           entries: [
-            { binding: 1, resource: { buffer: w.weights, offset: w.offset, size: w.bytes } },
+            { binding: 1, resource: this.stacked ? allWeights : { buffer: w.weights, offset: w.offset, size: w.bytes } },
             { binding: 2, resource: { buffer: this.state } },
             { binding: 3, resource: { buffer: layerOut } },
-            { binding: 4, resource: { buffer: this.params, offset: (2 * l + 1) * this.paramStride, size: PARAMS_BYTES } },
+            { binding: 4, resource: { buffer: this.params, offset: (this.stacked ? 2 * L : 2 * l + 1) * this.paramStride, size: PARAMS_BYTES } },
             { binding: 5, resource: { buffer: layerIn } },
           ],
         });
@@ -273,12 +284,7 @@ export class Plan {
           { binding: 3, resource: { buffer: this.params, offset: 2 * l * this.paramStride, size: PARAMS_BYTES } },
         ],
       });
-      if (this.schedule === 'wavefront') {
-        // Every layer's weights in one binding: they share one buffer, from offset 0.
-        const last = this.layers[L - 1];
-        const all = { buffer: w.weights, offset: 0, size: last.offset + last.bytes };
-        return { projection, recurrence: stepGroup('wavefront', all, output, 2 * L) };
-      }
+      if (this.schedule === 'wavefront') return { projection, recurrence: stepGroup('wavefront', allWeights, output, 2 * L) };
       const weights = { buffer: w.weights, offset: w.offset, size: w.recurrentBytes };
       return { projection, recurrence: stepGroup(`step layer ${l}`, weights, layerOut, 2 * l + 1) };
     });
@@ -300,7 +306,7 @@ export class Plan {
     const tilesN = Math.ceil((D * 3 * paddedHidden(H)) / PROJECTION_TILE);
     const unitGroups = Math.ceil(paddedHidden(H) / 4 / stepUnits(this.o));
     const rowGroups = Math.ceil(B / STEP_ROWS);
-    const { sequence, sequenceInput } = this.kernels.recurrence;
+    const { sequence, sequenceInput, sequenceStack } = this.kernels.recurrence;
     const steps = this.schedule === 'wavefront' ? this.kernels.recurrence.wave! : this.kernels.recurrence;
     const pass = encoder.beginComputePass({ label: 'webgpu-gru forward' });
     this.bindGroups(input, output).forEach(({ projection, recurrence }, l) => {
@@ -311,7 +317,8 @@ export class Plan {
       }
       pass.setBindGroup(0, recurrence);
       if (!isStepwise(this.schedule)) {
-        pass.setPipeline(this.schedule === 'persistent' ? sequenceInput!.get(layerInputSize(this.o, l))! : sequence!);
+        if (this.schedule === 'persistent-split') pass.setPipeline(sequence!);
+        else pass.setPipeline(this.stacked ? sequenceStack! : sequenceInput!.get(layerInputSize(this.o, l))!);
         for (const slot of slots) {
           pass.setBindGroup(1, this.stepBindGroup, [slot * this.slotStride]);
           pass.dispatchWorkgroups(1, B, D);

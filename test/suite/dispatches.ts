@@ -90,6 +90,7 @@ export const dispatchCases: Case[] = [
   // Wavefront: layer 0's projection, then T + L − 1 waves (two dispatches each with the reset gate first).
   dispatchCase('3 layers, 100 steps, stepwise', { ...deep, schedule: 'stepwise' }, 100, { dispatches: 303, submits: 1, writes: 2 }),
   dispatchCase('3 layers, 100 steps, wavefront', { ...deep, schedule: 'wavefront' }, 100, { dispatches: 103, submits: 1, writes: 2 }),
+  dispatchCase('3 layers, 100 steps, persistent', { ...deep, schedule: 'persistent' }, 100, { dispatches: 1, submits: 1, writes: 2 }),
   dispatchCase('3 layers, 100 steps, reset first, wavefront', { ...deep, resetAfter: false, schedule: 'wavefront' }, 100, { dispatches: 205, submits: 1, writes: 2 }),
   // Chunks of 2048 steps, fewer where the adapter bounds loops (llvmpipe): see persistentChunk.
   dispatchCase('1 layer, 5000 steps, persistent', { ...one, schedule: 'persistent' }, 5000, (device) => ({

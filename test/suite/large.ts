@@ -27,13 +27,14 @@ export const largeCases: Case[] = [
     }),
   ),
   // Long loops inside one persistent dispatch: llvmpipe silently ends a loop after 65 535
-  // iterations, which a 256-wide layer reached after 76 steps before the chunks were sized to it.
-  ...(['persistent', 'persistent-split'] as const).map(
-    (schedule): Case => ({
-      name: `large: H = I = 256, T = 300, B = 1, ${schedule} (inner loops past 65 535 iterations)`,
+  // iterations, which a 256-wide layer reached after 76 steps before the chunks were sized to it;
+  // a stack in one dispatch (sequence_stack) runs every layer's loops in the same invocation.
+  ...([['persistent', 1], ['persistent-split', 1], ['persistent', 2]] as const).map(
+    ([schedule, numLayers]): Case => ({
+      name: `large: H = I = 256, T = 300, B = 1, ${numLayers} layer${numLayers > 1 ? 's' : ''}, ${schedule} (inner loops past 65 535 iterations)`,
       timeoutMs: 300_000,
       async run(device) {
-        const o: GRUOptions = { inputSize: 256, hiddenSize: 256, schedule };
+        const o: GRUOptions = { inputSize: 256, hiddenSize: 256, numLayers, schedule };
         const random = rng(35);
         await checkAgainstReference(device, o, randomWeights(o, 36), uniform(random, 300 * 256, 1), { steps: 300, batch: 1 });
       },
