@@ -34,7 +34,8 @@ Configs (one layer, forward, resetAfter true, I = H unless noted):
   A  B=1  T=100  H=64          E  B=1  T=1000 H=32
   B  B=1  T=100  H=256         F  B=8  T=100  H=128, 2 layers, bidirectional
   C  B=16 T=50   H=256         G  B=64 T=32   H=1024 (full run and --node only)
-  D  B=64 T=32   H=512         S  B=1  T=1    H=256: one streaming step (createState + step);
+  D  B=64 T=32   H=512         W  B=16 T=50   H=128, 3 layers (the wavefront's case)
+                               S  B=1  T=1    H=256: one streaming step (createState + step);
                                   the peers run a T=1 forward
 Runners:
   ours           GRU.forward, read-back included (S: step)
