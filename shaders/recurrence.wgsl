@@ -6,7 +6,8 @@
 // each pre-activation clamped to [−CLIP, CLIP] when CLIP > 0.
 //
 // Three schedules, the first two with both directions in the same dispatch:
-// - stepwise (step_fused; step_reset + step_update): one dispatch per timestep, spread over
+// - stepwise (step_fused; reset first: step_first, or step_reset + step_update for H > 4·WG):
+//   one dispatch per timestep (two for step_reset + step_update), spread over
 //   ⌈H4/4/WG⌉ × ⌈B/4⌉ × D workgroups; the step index comes from a uniform at a dynamic offset.
 // - wavefront (the same entry points with WAVE = true; one direction only): one dispatch runs
 //   layer l's step s − l for every layer l with 0 ≤ s − l < T, workgroup z picking the layer, so
@@ -19,12 +20,13 @@
 //   (0, b, d) owns batch row b of direction d for the whole sequence, h in workgroup memory,
 //   a workgroup barrier between steps and no dispatch boundary at all.
 //
-// Why two passes per step when the reset gate comes first (stepwise): U_n·(r ⊙ h) needs r for
-// all H units before any unit's n, and r needs all of h_{t−1}. WebGPU has no barrier between
-// workgroups, so the only global synchronisation is the end of a dispatch: step_reset computes r
-// and stores r ⊙ h (state slot 2), then step_update computes z and n from h and r ⊙ h and
-// blends. Each pass reads its own weights once (U_r, then U_z and U_n). The persistent kernel
-// needs no second dispatch: its barrier is a workgroup barrier.
+// Why two passes per step when the reset gate comes first (stepwise) and H > 4·WG: U_n·(r ⊙ h)
+// needs r for all H units before any unit's n, and r needs all of h_{t−1}. WebGPU has no barrier
+// between workgroups, so the only global synchronisation is the end of a dispatch: step_reset
+// computes r and stores r ⊙ h (state slot 2), then step_update computes z and n from h and
+// r ⊙ h and blends. Each pass reads its own weights once (U_r, then U_z and U_n). Where one
+// workgroup holds every unit of its rows (H ≤ 4·WG, so up to 256), step_first does it all in one
+// pass with a workgroup barrier, as the persistent kernels do.
 //
 // Operand shapes: every invocation owns a vec4 of 4 neighbouring units (unit block c = units
 // 4c … 4c+3), so each weight access is one 16-byte load, contiguous across the workgroup, and
@@ -503,6 +505,96 @@ fn step_update(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_
   }
   if (c >= C) {
     return;
+  }
+  let sz = row_scale(d, 1u, c);
+  let sn = row_scale(d, 2u, c);
+  for (var q = 0u; q < 4u; q++) {
+    let b = b0 + q;
+    if (b >= p.batch) {
+      break;
+    }
+    let t = times[q];
+    var z = vec4<f32>(0.0);
+    var n = vec4<f32>(0.0);
+    if (t >= 0) {
+      let tu = u32(t);
+      z = gate_f(gate_input(projected, tu, b, d, 1u, c, xZ[q]) + sz * accZ[q]);
+      n = gate_g(gate_input(projected, tu, b, d, 2u, c, xN[q]) + sn * accN[q]);
+    }
+    step_finish(d, b, c, t, z, n);
+  }
+}
+
+var<workgroup> rhs: array<vec4<f32>, 4 * WG>;   // r ⊙ h of the 4 rows at every unit, step_first only
+
+// Reset first in one pass, for H ≤ 4·WG (one workgroup along x, invocation c = unit block c):
+// U_r·h and U_z·h over the k tiles, then r ⊙ h of every unit into rhs, a barrier, and U_n·(r ⊙ h).
+@compute @workgroup_size(WG, 1, 1)
+fn step_first(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  let d = enter(wid.z);
+  let c = lid.x;
+  let b0 = wid.y * 4u;
+  let projected = WAVE && ly.l > 0u;
+  let times = row_times(d, b0);
+  var accR: array<vec4<f32>, 4>;
+  var accZ: array<vec4<f32>, 4>;
+  var accN: array<vec4<f32>, 4>;
+  var xR: array<vec4<f32>, 4>;
+  var xZ: array<vec4<f32>, 4>;
+  var xN: array<vec4<f32>, 4>;
+  for (var k0 = 0u; k0 < H; k0 += WG) {
+    hs[lid.x] = load_rows(ly.parity, d, b0, k0 + lid.x);
+    if (projected) {
+      xs[lid.x] = load_inputs(times, b0, k0 + lid.x);
+    }
+    workgroupBarrier();
+    if (c < C) {
+      for (var kp = k0 / KP; kp * KP < min(k0 + WG, H); kp++) {
+        let w = u_index(d, kp, 0u, c);
+        let pr = U[w];
+        let pz = U[w + C];
+        for (var i = 0u; i < KP; i++) {
+          let h4 = hs[kp * KP + i - k0];
+          let ur = unpack_weights(pr, i);
+          let uz = unpack_weights(pz, i);
+          accR[0] += ur * h4.x; accR[1] += ur * h4.y; accR[2] += ur * h4.z; accR[3] += ur * h4.w;
+          accZ[0] += uz * h4.x; accZ[1] += uz * h4.y; accZ[2] += uz * h4.z; accZ[3] += uz * h4.w;
+        }
+      }
+      if (projected) {
+        input_tile(0u, c, k0, &xR);
+        input_tile(1u, c, k0, &xZ);
+        input_tile(2u, c, k0, &xN);
+      }
+    }
+    workgroupBarrier();
+  }
+  if (c < C) {
+    // r ⊙ h of units 4c … 4c+3 for the 4 rows, stored by unit as a vec4 over rows (zero past H,
+    // past the batch and past a row's length).
+    let sr = row_scale(d, 0u, c);
+    var rh: array<vec4<f32>, 4>;
+    for (var q = 0u; q < 4u; q++) {
+      if (times[q] >= 0) {
+        let r = gate_f(gate_input(projected, u32(times[q]), b0 + q, d, 0u, c, xR[q]) + sr * accR[q]);
+        rh[q] = r * load_units(ly.parity, d, b0 + q, c);
+      }
+    }
+    for (var e = 0u; e < 4u; e++) {
+      rhs[4u * c + e] = vec4<f32>(rh[0][e], rh[1][e], rh[2][e], rh[3][e]);
+    }
+  }
+  workgroupBarrier();
+  if (c >= C) {
+    return;
+  }
+  for (var kp = 0u; kp < KPACKS; kp++) {
+    let pn = U[u_index(d, kp, 2u, c)];
+    for (var i = 0u; i < KP; i++) {
+      let r4 = rhs[kp * KP + i];
+      let un = unpack_weights(pn, i);
+      accN[0] += un * r4.x; accN[1] += un * r4.y; accN[2] += un * r4.z; accN[3] += un * r4.w;
+    }
   }
   let sz = row_scale(d, 1u, c);
   let sn = row_scale(d, 2u, c);

@@ -24,6 +24,13 @@ export const MAP_READ_MODE = 0x1;
 export function stepUnits(o: ResolvedOptions): number {
   return Math.min(64, Math.max(8, 2 ** Math.ceil(Math.log2(paddedHidden(o.hiddenSize) / 4))));
 }
+/**
+ * Whether a reset-first step is one pass (step_first): where one workgroup holds every unit block
+ * of its rows, so r ⊙ h needs only a workgroup barrier.
+ */
+export function onePassResetFirst(o: ResolvedOptions): boolean {
+  return paddedHidden(o.hiddenSize) / 4 <= stepUnits(o);
+}
 /** Batch rows per step workgroup (the vec4 of shaders/recurrence.wgsl). */
 export const STEP_ROWS = 4;
 /**
@@ -51,11 +58,11 @@ export function stacksInOneDispatch(device: GPUDevice, o: ResolvedOptions): bool
 /** Output tile edge of shaders/projection.wgsl. */
 export const PROJECTION_TILE = 32;
 
-/** The step kernels of one schedule: `fused` when the reset gate comes after, else the other two. */
+/** The step kernels of one schedule: `fused` where a step is one pass, else the other two. */
 export interface StepKernels {
-  /** resetAfter: one pass per step. */
+  /** One pass per step: step_fused (resetAfter), or step_first (reset first, H ≤ 4·stepUnits). */
   fused?: GPUComputePipeline;
-  /** Reset first: r ⊙ h, then z, n and the blend. */
+  /** Reset first, wider layers: r ⊙ h, then z, n and the blend. */
   reset?: GPUComputePipeline;
   update?: GPUComputePipeline;
 }
@@ -217,8 +224,8 @@ export async function recurrencePipelines(device: GPUDevice, o: ResolvedOptions,
   const make = (entry: string, constants: Record<string, number>, stepIndex: boolean, input: boolean, put: (p: GPUComputePipeline) => void) =>
     work.push(recurrencePipeline(device, entry, constants, stepIndex, input).then(put));
   const makeStep = (into: StepKernels, constants: Record<string, number>) => {
-    if (o.resetAfter) {
-      make('step_fused', constants, true, false, (p) => (into.fused = p));
+    if (o.resetAfter || onePassResetFirst(o)) {
+      make(o.resetAfter ? 'step_fused' : 'step_first', constants, true, false, (p) => (into.fused = p));
     } else {
       make('step_reset', constants, true, false, (p) => (into.reset = p));
       make('step_update', constants, true, false, (p) => (into.update = p));

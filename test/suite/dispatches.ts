@@ -83,7 +83,9 @@ export const dispatchCases: Case[] = [
   dispatchCase('1 layer, 100 steps, stepwise', { ...one, schedule: 'stepwise' }, 100, { dispatches: 101, submits: 1, writes: 2 }),
   dispatchCase('1 layer, 100 steps, persistent', { ...one, schedule: 'persistent' }, 100, { dispatches: 1, submits: 1, writes: 2 }),
   dispatchCase('1 layer, 100 steps, persistent-split', { ...one, schedule: 'persistent-split' }, 100, { dispatches: 2, submits: 1, writes: 2 }),
-  dispatchCase('1 layer, 100 steps, reset first, stepwise', { ...one, resetAfter: false, schedule: 'stepwise' }, 100, { dispatches: 201, submits: 1, writes: 2 }),
+  // Reset first: one pass per step where a workgroup holds all H units (H ≤ 256), else two.
+  dispatchCase('1 layer, 100 steps, reset first, stepwise', { ...one, resetAfter: false, schedule: 'stepwise' }, 100, { dispatches: 101, submits: 1, writes: 2 }),
+  dispatchCase('1 layer H = 257, 100 steps, reset first, stepwise', { ...one, hiddenSize: 257, resetAfter: false, schedule: 'stepwise' }, 100, { dispatches: 201, submits: 1, writes: 2 }),
   dispatchCase('2 layers bidirectional, 100 steps, stepwise', { ...stack, schedule: 'stepwise' }, 100, { dispatches: 202, submits: 1, writes: 2 }),
   dispatchCase('2 layers bidirectional, 100 steps, persistent', { ...stack, schedule: 'persistent' }, 100, { dispatches: 2, submits: 1, writes: 2 }),
   dispatchCase('2 layers bidirectional, 100 steps, persistent-split', { ...stack, schedule: 'persistent-split' }, 100, { dispatches: 4, submits: 1, writes: 2 }),
@@ -91,7 +93,8 @@ export const dispatchCases: Case[] = [
   dispatchCase('3 layers, 100 steps, stepwise', { ...deep, schedule: 'stepwise' }, 100, { dispatches: 303, submits: 1, writes: 2 }),
   dispatchCase('3 layers, 100 steps, wavefront', { ...deep, schedule: 'wavefront' }, 100, { dispatches: 103, submits: 1, writes: 2 }),
   dispatchCase('3 layers, 100 steps, persistent', { ...deep, schedule: 'persistent' }, 100, { dispatches: 1, submits: 1, writes: 2 }),
-  dispatchCase('3 layers, 100 steps, reset first, wavefront', { ...deep, resetAfter: false, schedule: 'wavefront' }, 100, { dispatches: 205, submits: 1, writes: 2 }),
+  dispatchCase('3 layers, 100 steps, reset first, wavefront', { ...deep, resetAfter: false, schedule: 'wavefront' }, 100, { dispatches: 103, submits: 1, writes: 2 }),
+  dispatchCase('3 layers H = 257, 100 steps, reset first, wavefront', { ...deep, hiddenSize: 257, resetAfter: false, schedule: 'wavefront' }, 100, { dispatches: 205, submits: 1, writes: 2 }),
   // Chunks of 2048 steps, fewer where the adapter bounds loops (llvmpipe): see persistentChunk.
   dispatchCase('1 layer, 5000 steps, persistent', { ...one, schedule: 'persistent' }, 5000, (device) => ({
     dispatches: Math.ceil(5000 / persistentChunk(device, resolveOptions({ ...one, schedule: 'persistent' }))),
