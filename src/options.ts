@@ -10,8 +10,8 @@ export type WeightFormat = 'f32' | 'f16' | 'int8';
 /**
  * How timesteps map onto dispatches:
  * - 'stepwise': the projection of all timesteps as one matrix product, then one dispatch per
- *   timestep (two when the reset gate comes first), spread over many workgroups — for wide
- *   layers and large batches;
+ *   timestep (two when the reset gate comes first and H > 256), spread over many workgroups —
+ *   for wide layers and large batches;
  * - 'persistent': one dispatch per layer runs every timestep, projection included: one workgroup
  *   per batch row and direction, h in workgroup memory — for small batches, where per-dispatch
  *   overhead dominates; a one-layer GRU is one dispatch per forward;
@@ -24,7 +24,7 @@ export type WeightFormat = 'f32' | 'f16' | 'int8';
 export type Schedule = 'stepwise' | 'persistent' | 'persistent-split' | 'wavefront';
 export const SCHEDULES: readonly Schedule[] = ['stepwise', 'persistent', 'persistent-split', 'wavefront'];
 
-/** The schedules that run one dispatch per step (two when the reset gate comes first). */
+/** The schedules that run one dispatch per step (two when the reset gate comes first and H > 256). */
 export function isStepwise(schedule: Schedule): boolean {
   return schedule === 'stepwise' || schedule === 'wavefront';
 }

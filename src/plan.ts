@@ -3,9 +3,9 @@
  *
  * A whole forward — every layer, direction and timestep — goes into one compute pass of one
  * command encoder. Per layer: 'stepwise' is one projection dispatch and then one step dispatch
- * per timestep (two when the reset gate comes first); 'persistent-split' is the projection and
- * one recurrence dispatch; 'persistent' is a single dispatch — for a stack of one direction, one
- * for the whole stack (sequence_stack). 'wavefront' is the first layer's
+ * per timestep (two when the reset gate comes first and H > 256); 'persistent-split' is the
+ * projection and one recurrence dispatch; 'persistent' is a single dispatch — for a stack of one
+ * direction, one for the whole stack (sequence_stack). 'wavefront' is the first layer's
  * projection and then one step dispatch (or two) per wave s = 0 … T+L−2 for the whole stack,
  * each running the layers l with 0 ≤ s − l < T. The step index of the stepwise
  * schedule reaches the shader through a uniform at a dynamic offset, so nothing is written to the
