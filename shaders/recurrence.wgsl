@@ -16,9 +16,10 @@
 //   same k tiles as U·h), so only layer 0 has a projection dispatch (G). The outputs of layers
 //   before the last ping-pong between two halves of a region of S: layer l writes half l % 2 at
 //   its own time, which no other layer of the dispatch reads or writes.
-// - persistent (sequence, sequence_input): one dispatch per layer (or per CHUNK steps); workgroup
-//   (0, b, d) owns batch row b of direction d for the whole sequence, h in workgroup memory,
-//   a workgroup barrier between steps and no dispatch boundary at all.
+// - persistent (sequence, sequence_input, sequence_stack): one dispatch per layer — per stack for
+//   one direction — (or per CHUNK steps); workgroup (0, b, d) owns batch row b of direction d for
+//   the whole sequence, h in workgroup memory, a workgroup barrier between steps and no dispatch
+//   boundary at all.
 //
 // Why two passes per step when the reset gate comes first (stepwise) and H > 4·WG: U_n·(r ⊙ h)
 // needs r for all H units before any unit's n, and r needs all of h_{t−1}. WebGPU has no barrier
@@ -39,21 +40,22 @@
 // 0 to the output at time s, which is then past its end in both directions; persistent: the row
 // stops after len steps and zeros times len … T−1. Either way every output word is written once.
 //
-// Bindings (group 0, per layer; for wavefront, one group for the whole stack):
+// Bindings (group 0, per layer; wavefront and sequence_stack: one group for the whole stack):
 //   0  G    read   [T][B][D][3][H4] projection, gates r, z, n, time-major (vec4s)
-//   1  U    read   the layer's weights (wavefront: every layer's, layer l's at vec4 ly.u): Uᵀ as [D][H4/KP][3][C] packs, each a vec4<u32> holding the weights of KP
+//   1  U    read   the layer's weights (a whole stack's: layer l's from vec4 ly.u on): Uᵀ as
+//                  [D][H4/KP][3][C] packs, each a vec4<u32> holding the weights of KP
 //                  consecutive k for the 4 units of a block (FORMAT 0: f32 bits, KP = 1;
 //                  1: f16 pairs, KP = 2; 2: int8 snorm, KP = 4); then the per-unit scales
 //                  [D][3][C] (int8: the row's max |w|; else 1) and b_hn [D][C], both f32 vec4s;
-//                  at vec4 p.wOffset the input projection Wᵀ and bias (sequence_input, wavefront)
+//                  at vec4 p.wOffset the input projection Wᵀ and bias (fused projections)
 //   2  S    rw     [3][L·D][B][H] state: slots 0 and 1 ping-pong h, slot 2 holds r ⊙ h;
-//                  then [B] sequence lengths (as f32: exact below 2^24); wavefront: then, at
-//                  p.hiddenBase, [2][T][B][H] the outputs of the layers before the last
+//                  then [B] sequence lengths (as f32: exact below 2^24); for a whole stack:
+//                  then, at p.hiddenBase, [2][T][B][H] the outputs of the layers before the last
 //   3  Y    rw     layer output, (t, b) at t·outStrideT + b·outStrideB, direction d at d·H
 //   4  p    uniform per-layer sizes
-//   5  X    read   the layer input (sequence_input only, which use no G)
-// Group 1: the per-step uniform (s, parity, first layer) at a dynamic offset, so that one command encoder
-// holds every step (or chunk of steps, for the persistent kernels) with no writeBuffer between
+//   5  X    read   the layer input (sequence_input, sequence_stack: they use no G)
+// Group 1: the per-step uniform (s, parity, first layer) at a dynamic offset, so that one command
+// encoder holds every step (or chunk of steps, for the persistent kernels) with no writeBuffer between
 // dispatches.
 // Overrides: H, D, WG, FORMAT and KP, the two activations (code, alpha, beta) and CLIP.
 // Packed weights cut the bytes and the number of loads per FMA (on SwiftShader the loads are
@@ -68,13 +70,13 @@ struct Params {
   dirBase: u32,       // 1 when the only direction is 'reverse', else 0
   outStrideT: u32,
   outStrideB: u32,
-  inStrideT: u32,     // sequence_input: X offset of step t
-  inStrideB: u32,     // sequence_input: X offset of batch row b
-  wOffset: u32,       // sequence_input, wavefront: vec4 index of Wᵀ in a layer's weights
-  uBase1: u32,        // wavefront: vec4 index of layer 1's weights in U
-  uStride: u32,       // wavefront: vec4s between the weights of layers l and l + 1 (l ≥ 1)
-  hiddenBase: u32,    // wavefront: index in S of the hidden outputs
-  layers: u32,        // wavefront: L
+  inStrideT: u32,     // sequence_input, sequence_stack: X offset of step t
+  inStrideB: u32,     // sequence_input, sequence_stack: X offset of batch row b
+  wOffset: u32,       // fused projections: vec4 index of Wᵀ in a layer's weights
+  uBase1: u32,        // whole stack: vec4 index of layer 1's weights in U
+  uStride: u32,       // whole stack: vec4s between the weights of layers l and l + 1 (l ≥ 1)
+  hiddenBase: u32,    // whole stack: index in S of the hidden outputs
+  layers: u32,        // whole stack: L
   _pad0: u32,
   _pad1: u32,
 }

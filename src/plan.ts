@@ -230,7 +230,8 @@ export class Plan {
 
   /**
    * Each layer's bind groups — persistent: the fused kernel's; else the projection's and the
-   * recurrence's; wavefront: the first layer's projection and the stack's step group. Only the
+   * recurrence's; a whole stack in each dispatch (wavefront, sequence_stack): one entry, with
+   * layer 0's projection for the wavefront and a recurrence group over every layer. Only the
    * first layer's input and the last layer's output come from the caller, so they are kept for
    * the last (input, output) pair: repeated forwards and streaming steps on the same buffers
    * create none.
