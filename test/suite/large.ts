@@ -41,7 +41,7 @@ export const largeCases: Case[] = [
     }),
   ),
   {
-    name: 'large: a stack over one buffer binding gets a buffer per layer; auto then runs stepwise, not wavefront',
+    name: 'large: a stack over one buffer binding gets a buffer per layer; auto then runs stepwise (not wavefront) and persistent layer by layer',
     async run(device) {
       const o: GRUOptions = { inputSize: 3, hiddenSize: 17, numLayers: 3, resetAfter: false };
       const weights = randomWeights(o, 37);
@@ -65,11 +65,20 @@ export const largeCases: Case[] = [
       });
       const gru = await GRU.create(tight, o, weights);
       try {
-        if (gru.scheduleFor(9) !== 'stepwise') throw new Error(`auto chose ${gru.scheduleFor(9)} with the weights over one binding, expected stepwise`);
-        const got = await gru.forward(input, args);
-        const want = gruReference(o, weights, input, args);
-        assertClose('output', got.output, want.output, F32_TOLERANCE);
-        assertClose('hN', got.hN, want.hN, F32_TOLERANCE);
+        for (const [batch, expected] of [[9, 'stepwise'], [2, 'persistent']] as const) {
+          const chosen = gru.scheduleFor(batch);
+          if (chosen !== expected) throw new Error(`auto chose ${chosen} at B = ${batch} with the weights over one binding, expected ${expected}`);
+        }
+        // B = 9 runs stepwise; the first 2 rows (B·D ≤ 8) run persistent, one dispatch per layer
+        // since the layers no longer share a binding.
+        for (const batch of [9, 2]) {
+          const rows = { steps: 7, batch, seqLengths: args.seqLengths.subarray(0, batch) };
+          const x = batch === 9 ? input : input.filter((_, i) => Math.floor(i / 3) % 9 < batch);
+          const got = await gru.forward(x, rows);
+          const want = gruReference(o, weights, x, rows);
+          assertClose(`output B = ${batch}`, got.output, want.output, F32_TOLERANCE);
+          assertClose(`hN B = ${batch}`, got.hN, want.hN, F32_TOLERANCE);
+        }
       } finally {
         gru.destroy();
       }
