@@ -9,8 +9,8 @@
 import { describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-web';
 import { gruReference } from '../src/index.js';
-import { gruOptions, makeData, maxAbsDiff, onnxLayerWeights, type BenchConfig } from '../bench/lib/configs.js';
-import { encodeGRUModel, ProtoWriter } from '../bench/lib/onnx.js';
+import { gruOptions, makeData, maxAbsDiff, onnxModel, type BenchConfig } from '../bench/lib/configs.js';
+import { ProtoWriter } from '../bench/lib/onnx.js';
 
 type Field = { wire: number; value: bigint | Uint8Array };
 type Fields = Map<number, Field[]>;
@@ -91,16 +91,7 @@ const F: BenchConfig = {
 
 function model(c: BenchConfig) {
   const data = makeData(c, 7);
-  const bytes = encodeGRUModel({
-    steps: c.steps,
-    batch: c.batch,
-    inputSize: c.inputSize,
-    hiddenSize: c.hiddenSize,
-    numLayers: c.numLayers,
-    direction: c.direction,
-    layers: Array.from({ length: c.numLayers }, (_, l) => onnxLayerWeights(c, data.weights, l)),
-  });
-  return { data, bytes };
+  return { data, bytes: onnxModel(c, data.weights) };
 }
 
 describe('bench/lib/onnx.ts protobuf encoder', () => {

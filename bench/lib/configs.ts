@@ -5,6 +5,7 @@
  */
 import type { GRUOptions, GRUWeights } from '../../src/index.js';
 import { seededRandom } from '../../src/layers/reference.js';
+import { encodeGRUModel } from './onnx.js';
 
 export interface BenchConfig {
   id: string;
@@ -155,6 +156,19 @@ export function onnxLayerWeights(c: BenchConfig, weights: readonly GRUWeights[],
     B.set(rznToZrn(w.biasHh ?? zeros(3 * H), H), d * 6 * H + 3 * H);
   }
   return { W, R, B };
+}
+
+/** The ONNX model the ORT runners load: one GRU node per layer, with these weights. */
+export function onnxModel(c: BenchConfig, weights: readonly GRUWeights[]): Uint8Array {
+  return encodeGRUModel({
+    steps: c.steps,
+    batch: c.batch,
+    inputSize: c.inputSize,
+    hiddenSize: c.hiddenSize,
+    numLayers: c.numLayers,
+    direction: c.direction,
+    layers: Array.from({ length: c.numLayers }, (_, l) => onnxLayerWeights(c, weights, l)),
+  });
 }
 
 /**

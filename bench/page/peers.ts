@@ -16,9 +16,8 @@
  * and compared with our GRU with resetAfter false.
  */
 import type * as Ort from 'onnxruntime-web';
-import { kerasCellWeights, numDirections, onnxLayerWeights, swap01 } from '../lib/configs.js';
+import { kerasCellWeights, numDirections, onnxModel, swap01 } from '../lib/configs.js';
 import { DEFAULT_TOLERANCE, type ConfigContext, type RunnerDef, type RunnerInstance } from '../lib/harness.js';
-import { encodeGRUModel } from '../lib/onnx.js';
 
 type OrtModule = typeof Ort;
 
@@ -61,16 +60,7 @@ function ortRunner(ep: 'webgpu' | 'wasm'): RunnerDef {
     what: `onnxruntime-web (webgpu build) on the '${ep}' execution provider; ONNX GRU, linear_before_reset=1`,
     check: { resetAfter: true, tolerance: DEFAULT_TOLERANCE },
     prepare(ctx: ConfigContext) {
-      const c = ctx.config;
-      return encodeGRUModel({
-        steps: c.steps,
-        batch: c.batch,
-        inputSize: c.inputSize,
-        hiddenSize: c.hiddenSize,
-        numLayers: c.numLayers,
-        direction: c.direction,
-        layers: Array.from({ length: c.numLayers }, (_, l) => onnxLayerWeights(c, ctx.data.weights, l)),
-      });
+      return onnxModel(ctx.config, ctx.data.weights);
     },
     async create(ctx, prepared): Promise<RunnerInstance> {
       const ort = await loadOrt();
