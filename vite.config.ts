@@ -1,8 +1,12 @@
 import { defineConfig } from 'vite';
+import { wasmKernels } from './scripts/wasm-kernels.mjs';
 
 // `npm run build`: the library as ES modules in dist/, with the WGSL of shaders/ inlined through
-// `?raw` imports, so a bundler or a page needs no extra fetch. Types come from tsc (tsconfig.build.json).
+// `?raw` imports and the WebAssembly kernels compiled and embedded (scripts/wasm-kernels.mjs), so a
+// bundler or a page needs no extra fetch. The same plugin serves the kernels to the browser tests
+// and the benchmark, which load this config. Types come from tsc (tsconfig.build.json).
 export default defineConfig({
+  plugins: [wasmKernels()],
   build: {
     outDir: 'dist',
     emptyOutDir: true,

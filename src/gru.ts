@@ -124,11 +124,17 @@ function streamingSlots(schedule: Schedule, layers: number): StepSlot[] {
 export class GRU {
   /** The schedules a GRU can be forced to with `options.schedule` (besides 'auto'). */
   static readonly schedules = SCHEDULES;
+  /** Which backend this is: the WebAssembly `WasmGRU` says 'wasm'. */
+  readonly backend = 'webgpu' as const;
+  /** Why this backend was chosen (set by `createGRU`; otherwise says it was asked for). */
+  reason = 'GRU.create was called with a device';
   readonly options: ResolvedOptions;
   private readonly layers: LayerBuffers[];
   private plan?: Plan;
   private readonly states = new Set<GRUState>();
   private destroyed = false;
+  /** The device was requested by `createGRU` for this GRU alone, and goes with it. */
+  private ownsDevice = false;
 
   private constructor(
     readonly device: GPUDevice,
@@ -404,6 +410,12 @@ export class GRU {
     this.plan?.destroy();
     this.plan = undefined;
     for (const b of this.weightBuffers) b.destroy();
+    if (this.ownsDevice) this.device.destroy();
+  }
+
+  /** @internal `createGRU` requested the device for this GRU: destroy() destroys it too. */
+  adoptDevice(): void {
+    this.ownsDevice = true;
   }
 }
 

@@ -7,7 +7,7 @@
  * every kernel size stably (Chromium's SwiftShader ICD crashes Dawn in Node on large kernels, and
  * Debian's lavapipe is rejected by Dawn's Vulkan backend). The fallback is announced on stderr.
  */
-import { recordAdapter, recordedAdapter } from './adapter.js';
+import { isCpuAdapter, recordAdapter, recordedAdapter } from './adapter.js';
 import { requestDeviceWithAdapterLimits } from './device.js';
 import { GRUError } from './errors.js';
 
@@ -25,8 +25,6 @@ type DawnModule = {
 
 /** Dawn's `GPU` objects must outlive their devices; they are held here for the process. */
 const keepAlive = new Set<GPU>();
-
-const CPU_ADAPTERS = /swiftshader|llvmpipe|lavapipe|softpipe|software/i;
 
 function describeAdapter(adapter: GPUAdapter): string {
   const i = adapter.info;
@@ -64,7 +62,7 @@ export async function requestDevice(options: NodeDeviceOptions = {}): Promise<GP
   if (choice !== 'cpu') {
     const gpu = dawn.create([]);
     const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
-    if (adapter && !adapter.info.isFallbackAdapter && !CPU_ADAPTERS.test(describeAdapter(adapter))) {
+    if (adapter && !adapter.info.isFallbackAdapter && !isCpuAdapter(describeAdapter(adapter))) {
       return device(gpu, adapter);
     }
     if (choice === 'hardware') {

@@ -97,7 +97,10 @@ async function openPage(p: Page): Promise<BrowserInfo> {
 
 beforeAll(async () => {
   const t0 = performance.now();
-  ({ server, origin } = await startViteServer(ROOT));
+  // Cross-origin isolated, so that the page has shared memory and the wasm backend's threads run.
+  ({ server, origin } = await startViteServer(ROOT, {
+    server: { headers: { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' } },
+  }));
   const tServer = performance.now();
   chromium = await launchChromium();
   const browser = chromium.browser;

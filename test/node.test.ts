@@ -8,6 +8,7 @@ import { cases } from './suite/index.js';
 import { runGuarded } from './suite/guard.js';
 import { goldenWorst } from './suite/golden.js';
 import { worstSeen } from './suite/util.js';
+import { wasmWorst } from './suite/wasm.js';
 
 let device: GPUDevice;
 const uncaptured: string[] = [];
@@ -24,7 +25,8 @@ afterAll(() => {
   // f16/int8 cases have their own tolerances and are left out of this figure).
   console.log(
     `largest |GPU − expected| over the f32 cases: ${worstSeen.maxAbs.toExponential(2)} ` +
-      `(relative, where |e| > 1e-3: ${worstSeen.maxRel.toExponential(2)}); against the PyTorch/ONNX fixtures: ${goldenWorst.maxAbs.toExponential(2)}`,
+      `(relative, where |e| > 1e-3: ${worstSeen.maxRel.toExponential(2)}); against the PyTorch/ONNX fixtures: ${goldenWorst.maxAbs.toExponential(2)}; ` +
+      `wasm backend against the reference: ${wasmWorst.maxAbs.toExponential(2)}`,
   );
 });
 

@@ -7,7 +7,7 @@ import type { Activation, GRUOptions } from '../../src/index.js';
 import { activate } from '../../src/reference.js';
 import { resolveOptions } from '../../src/options.js';
 import type { Case } from './registry.js';
-import { checkAgainstReference, randomWeights, rng, uniform } from './util.js';
+import { checkAgainstReference, randomWeights, rng, uniform, type CaseData } from './util.js';
 
 const ACTIVATIONS: Activation[] = [
   'sigmoid',
@@ -28,7 +28,12 @@ const BOUNDED = new Set(['sigmoid', 'tanh', 'hardSigmoid', 'softsign']);
 
 const label = (a: Activation) => (typeof a === 'string' ? a : a.name);
 
-function activationCase(f: Activation, g: Activation, index: number, clip?: number, resetAfter = index % 2 === 0): Case {
+interface ActivationConfig {
+  name: string;
+  data(): CaseData;
+}
+
+function activationConfig(f: Activation, g: Activation, index: number, clip?: number, resetAfter = index % 2 === 0): ActivationConfig {
   const o: GRUOptions = {
     inputSize: 5,
     hiddenSize: 17,
@@ -40,7 +45,7 @@ function activationCase(f: Activation, g: Activation, index: number, clip?: numb
   };
   return {
     name: `activations f=${label(f)} g=${label(g)}${clip !== undefined ? ` clip=${clip}` : ''} ${resetAfter ? 'resetAfter' : 'resetFirst'}`,
-    async run(device) {
+    data() {
       const steps = 7;
       const batch = 3;
       const random = rng(500 + index);
@@ -49,16 +54,29 @@ function activationCase(f: Activation, g: Activation, index: number, clip?: numb
       // cases get smaller weights to stay finite over the 7 steps.
       const input = uniform(random, steps * batch * o.inputSize, 2);
       const scale = BOUNDED.has(label(f)) ? 0.8 : 0.25;
-      await checkAgainstReference(device, o, randomWeights(o, 600 + index, scale), input, { steps, batch });
+      return { options: o, weights: randomWeights(o, 600 + index, scale), input, args: { steps, batch } };
     },
   };
 }
 
+/** Every activation in both roles, and clip with both reset variants (also run by test/suite/wasm.ts). */
+export const ACTIVATION_CONFIGS: ActivationConfig[] = [
+  ...ACTIVATIONS.map((f, i) => activationConfig(f, ACTIVATIONS[(i + 5) % ACTIVATIONS.length], i)),
+  activationConfig('sigmoid', 'tanh', 20, 0.5, true),
+  activationConfig('sigmoid', 'tanh', 21, 0.5, false),
+  activationConfig({ name: 'hardSigmoid' }, 'relu', 22, 1.5, false),
+];
+
 export const activationCases: Case[] = [
-  ...ACTIVATIONS.map((f, i) => activationCase(f, ACTIVATIONS[(i + 5) % ACTIVATIONS.length], i)),
-  activationCase('sigmoid', 'tanh', 20, 0.5, true),
-  activationCase('sigmoid', 'tanh', 21, 0.5, false),
-  activationCase({ name: 'hardSigmoid' }, 'relu', 22, 1.5, false),
+  ...ACTIVATION_CONFIGS.map(
+    (c): Case => ({
+      name: c.name,
+      async run(device) {
+        const d = c.data();
+        await checkAgainstReference(device, d.options, d.weights, d.input, d.args);
+      },
+    }),
+  ),
   {
     name: 'activations: reference formulas and ONNX defaults',
     async run() {

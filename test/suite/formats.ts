@@ -11,12 +11,12 @@ import { toHalf } from '../../src/weights.js';
 import type { Case } from './registry.js';
 import { checkAgainstReference, randomWeights, rng, uniform, type Tolerance } from './util.js';
 
-const TOLERANCE: Record<'f16' | 'int8', Tolerance> = {
+export const TOLERANCE: Record<'f16' | 'int8', Tolerance> = {
   f16: { rtol: 1e-3, atol: 2e-4 },
   int8: { rtol: 1e-2, atol: 2e-3 },
 };
 
-const SHAPES: { o: GRUOptions; steps: number; batch: number }[] = [
+export const SHAPES: { o: GRUOptions; steps: number; batch: number }[] = [
   { o: { inputSize: 3, hiddenSize: 17, numLayers: 2 }, steps: 20, batch: 3 },
   { o: { inputSize: 5, hiddenSize: 65, direction: 'bidirectional', resetAfter: false, gateOrder: 'zrn' }, steps: 9, batch: 5 },
   { o: { inputSize: 7, hiddenSize: 1, direction: 'reverse' }, steps: 7, batch: 2 },

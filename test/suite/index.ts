@@ -11,6 +11,7 @@ import { leakCases } from './leaks.js';
 import { matrixCases } from './matrix.js';
 import type { Case } from './registry.js';
 import { streamingCases } from './streaming.js';
+import { wasmCases } from './wasm.js';
 
 export const cases: Case[] = [
   ...matrixCases,
@@ -25,4 +26,5 @@ export const cases: Case[] = [
   ...largeCases,
   ...layerCases,
   ...importCases,
+  ...wasmCases,
 ];

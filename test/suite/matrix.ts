@@ -8,7 +8,7 @@
  */
 import { GRU, type Direction, type GRUOptions } from '../../src/index.js';
 import type { Case } from './registry.js';
-import { checkAgainstReference, randomWeights, rng, uniform } from './util.js';
+import { checkAgainstReference, randomWeights, rng, uniform, type CaseData } from './util.js';
 
 const SIZES = [1, 3, 17, 65, 257];
 const BATCHES = [1, 2, 5];
@@ -22,7 +22,7 @@ export function mixedLengths(steps: number, batch: number, seed: number): Int32A
   return lengths;
 }
 
-interface MatrixConfig {
+export interface MatrixConfig {
   options: GRUOptions;
   steps: number;
   batch: number;
@@ -69,19 +69,27 @@ function describeConfig(c: MatrixConfig): string {
   );
 }
 
-export const matrixCases: Case[] = matrix().flatMap((c, index) =>
+/** The options, weights, input and arguments of matrix configuration `index` (seeded). */
+export function matrixData(c: MatrixConfig, index: number, schedule?: GRUOptions['schedule']): CaseData {
+  const seed = 1000 + index;
+  const o = schedule ? { ...c.options, schedule } : c.options;
+  const D = o.direction === 'bidirectional' ? 2 : 1;
+  const random = rng(seed);
+  const input = uniform(random, c.steps * c.batch * o.inputSize, 1);
+  const h0 = c.h0 ? uniform(random, (o.numLayers ?? 1) * D * c.batch * o.hiddenSize, 1) : undefined;
+  const seqLengths = c.lengths ? mixedLengths(c.steps, c.batch, index) : undefined;
+  return { options: o, weights: randomWeights(o, seed), input, args: { steps: c.steps, batch: c.batch, h0, seqLengths } };
+}
+
+export const MATRIX: { config: MatrixConfig; name: string }[] = matrix().map((config) => ({ config, name: describeConfig(config) }));
+
+export const matrixCases: Case[] = MATRIX.flatMap(({ config: c, name }, index) =>
   GRU.schedules.filter((schedule) => schedule !== 'wavefront' || c.options.direction !== 'bidirectional').map((schedule) => ({
-    name: `${describeConfig(c)} ${schedule}`,
+    name: `${name} ${schedule}`,
     timeoutMs: 60_000,
     async run(device: GPUDevice) {
-      const seed = 1000 + index;
-      const o = { ...c.options, schedule };
-      const D = o.direction === 'bidirectional' ? 2 : 1;
-      const random = rng(seed);
-      const input = uniform(random, c.steps * c.batch * o.inputSize, 1);
-      const h0 = c.h0 ? uniform(random, (o.numLayers ?? 1) * D * c.batch * o.hiddenSize, 1) : undefined;
-      const seqLengths = c.lengths ? mixedLengths(c.steps, c.batch, index) : undefined;
-      await checkAgainstReference(device, o, randomWeights(o, seed), input, { steps: c.steps, batch: c.batch, h0, seqLengths });
+      const d = matrixData(c, index, schedule);
+      await checkAgainstReference(device, d.options, d.weights, d.input, d.args);
     },
   })),
 );

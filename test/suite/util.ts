@@ -88,6 +88,14 @@ export function record(d: Difference): void {
   worstSeen.maxRel = Math.max(worstSeen.maxRel, d.maxRel);
 }
 
+/** One forward's inputs, as a case generates them. */
+export interface CaseData {
+  options: GRUOptions;
+  weights: GRUWeights[];
+  input: Float32Array;
+  args: RunArgs;
+}
+
 /** GPU forward against the CPU reference on the same data; the GRU is destroyed afterwards. */
 export async function checkAgainstReference(
   device: GPUDevice,
