@@ -164,10 +164,16 @@ export function gemm(x: usize, ldx: i32, m: i32, k: i32, w: usize, panels: i32, 
   for (; i < m; i++) gemv(x + <usize>i * xs, k, w, panels, bias, y + <usize>i * ys);
 }
 
-/** One row of gemm: 4 panels (8 independent accumulators) at a time, then the rest one by one. */
+/**
+ * One row of gemm (B = 1: the streaming step): a matrix–vector product, bound by the dependency
+ * chains of its accumulators and by address arithmetic. 4 panels (8 independent accumulators) at
+ * a time, k unrolled by 4 so that every weight load has a constant offset from one of four
+ * stream pointers: measured 2.0× the rolled loop (33 against 16 GFLOP/s at 1 × 256 × 768).
+ */
 function gemv(x: usize, k: i32, w: usize, panels: i32, bias: usize, y: usize): void {
   const ps = (<usize>k) << 5;
   const end = x + ((<usize>k) << 2);
+  const end4 = x + ((<usize>(k & ~3)) << 2);
   let p = 0;
   for (; p + 4 <= panels; p += 4) {
     let a0 = f32x4.splat(0);
@@ -180,7 +186,7 @@ function gemv(x: usize, k: i32, w: usize, panels: i32, bias: usize, y: usize): v
     let a7 = f32x4.splat(0);
     if (bias) {
       const b = bias + ((<usize>p) << 5);
-      a0 = v128.load(b);
+      a0 = v128.load(b, 0);
       a1 = v128.load(b, 16);
       a2 = v128.load(b, 32);
       a3 = v128.load(b, 48);
@@ -190,26 +196,66 @@ function gemv(x: usize, k: i32, w: usize, panels: i32, bias: usize, y: usize): v
       a7 = v128.load(b, 112);
     }
     let w0 = w + <usize>p * ps;
-    const w1 = w0 + ps;
-    const w2 = w1 + ps;
-    const w3 = w2 + ps;
-    let off: usize = 0;
     let xp = x;
-    while (xp < end) {
+    for (; xp < end4; xp += 16) {
+      const w1 = w0 + ps;
+      const w2 = w1 + ps;
+      const w3 = w2 + ps;
+      const s0 = v128.load32_splat(xp, 0);
+      a0 = madd(s0, v128.load(w0, 0), a0);
+      a1 = madd(s0, v128.load(w0, 16), a1);
+      a2 = madd(s0, v128.load(w1, 0), a2);
+      a3 = madd(s0, v128.load(w1, 16), a3);
+      a4 = madd(s0, v128.load(w2, 0), a4);
+      a5 = madd(s0, v128.load(w2, 16), a5);
+      a6 = madd(s0, v128.load(w3, 0), a6);
+      a7 = madd(s0, v128.load(w3, 16), a7);
+      const s1 = v128.load32_splat(xp, 4);
+      a0 = madd(s1, v128.load(w0, 32), a0);
+      a1 = madd(s1, v128.load(w0, 48), a1);
+      a2 = madd(s1, v128.load(w1, 32), a2);
+      a3 = madd(s1, v128.load(w1, 48), a3);
+      a4 = madd(s1, v128.load(w2, 32), a4);
+      a5 = madd(s1, v128.load(w2, 48), a5);
+      a6 = madd(s1, v128.load(w3, 32), a6);
+      a7 = madd(s1, v128.load(w3, 48), a7);
+      const s2 = v128.load32_splat(xp, 8);
+      a0 = madd(s2, v128.load(w0, 64), a0);
+      a1 = madd(s2, v128.load(w0, 80), a1);
+      a2 = madd(s2, v128.load(w1, 64), a2);
+      a3 = madd(s2, v128.load(w1, 80), a3);
+      a4 = madd(s2, v128.load(w2, 64), a4);
+      a5 = madd(s2, v128.load(w2, 80), a5);
+      a6 = madd(s2, v128.load(w3, 64), a6);
+      a7 = madd(s2, v128.load(w3, 80), a7);
+      const s3 = v128.load32_splat(xp, 12);
+      a0 = madd(s3, v128.load(w0, 96), a0);
+      a1 = madd(s3, v128.load(w0, 112), a1);
+      a2 = madd(s3, v128.load(w1, 96), a2);
+      a3 = madd(s3, v128.load(w1, 112), a3);
+      a4 = madd(s3, v128.load(w2, 96), a4);
+      a5 = madd(s3, v128.load(w2, 112), a5);
+      a6 = madd(s3, v128.load(w3, 96), a6);
+      a7 = madd(s3, v128.load(w3, 112), a7);
+      w0 += 128;
+    }
+    for (; xp < end; xp += 4) {
+      const w1 = w0 + ps;
+      const w2 = w1 + ps;
+      const w3 = w2 + ps;
       const s = v128.load32_splat(xp);
-      a0 = madd(s, v128.load(w0 + off), a0);
-      a1 = madd(s, v128.load(w0 + off, 16), a1);
-      a2 = madd(s, v128.load(w1 + off), a2);
-      a3 = madd(s, v128.load(w1 + off, 16), a3);
-      a4 = madd(s, v128.load(w2 + off), a4);
-      a5 = madd(s, v128.load(w2 + off, 16), a5);
-      a6 = madd(s, v128.load(w3 + off), a6);
-      a7 = madd(s, v128.load(w3 + off, 16), a7);
-      off += 32;
-      xp += 4;
+      a0 = madd(s, v128.load(w0), a0);
+      a1 = madd(s, v128.load(w0, 16), a1);
+      a2 = madd(s, v128.load(w1), a2);
+      a3 = madd(s, v128.load(w1, 16), a3);
+      a4 = madd(s, v128.load(w2), a4);
+      a5 = madd(s, v128.load(w2, 16), a5);
+      a6 = madd(s, v128.load(w3), a6);
+      a7 = madd(s, v128.load(w3, 16), a7);
+      w0 += 32;
     }
     const yp = y + ((<usize>p) << 5);
-    v128.store(yp, a0);
+    v128.store(yp, a0, 0);
     v128.store(yp, a1, 16);
     v128.store(yp, a2, 32);
     v128.store(yp, a3, 48);
@@ -218,10 +264,10 @@ function gemv(x: usize, k: i32, w: usize, panels: i32, bias: usize, y: usize): v
     v128.store(yp, a6, 96);
     v128.store(yp, a7, 112);
   }
+  // The last panels one at a time, with two chains per half panel.
   for (; p < panels; p++) {
     let a0 = f32x4.splat(0);
     let a1 = f32x4.splat(0);
-    // Two chains per half panel: the single-panel tail is latency-bound otherwise.
     let c0 = f32x4.splat(0);
     let c1 = f32x4.splat(0);
     if (bias) {
@@ -230,19 +276,26 @@ function gemv(x: usize, k: i32, w: usize, panels: i32, bias: usize, y: usize): v
     }
     let wp = w + <usize>p * ps;
     let xp = x;
-    for (; xp + 8 <= end; xp += 8) {
-      const s = v128.load32_splat(xp);
-      const t = v128.load32_splat(xp, 4);
-      a0 = madd(s, v128.load(wp), a0);
-      a1 = madd(s, v128.load(wp, 16), a1);
-      c0 = madd(t, v128.load(wp, 32), c0);
-      c1 = madd(t, v128.load(wp, 48), c1);
-      wp += 64;
+    for (; xp < end4; xp += 16) {
+      const s0 = v128.load32_splat(xp, 0);
+      a0 = madd(s0, v128.load(wp, 0), a0);
+      a1 = madd(s0, v128.load(wp, 16), a1);
+      const s1 = v128.load32_splat(xp, 4);
+      c0 = madd(s1, v128.load(wp, 32), c0);
+      c1 = madd(s1, v128.load(wp, 48), c1);
+      const s2 = v128.load32_splat(xp, 8);
+      a0 = madd(s2, v128.load(wp, 64), a0);
+      a1 = madd(s2, v128.load(wp, 80), a1);
+      const s3 = v128.load32_splat(xp, 12);
+      c0 = madd(s3, v128.load(wp, 96), c0);
+      c1 = madd(s3, v128.load(wp, 112), c1);
+      wp += 128;
     }
-    if (xp < end) {
+    for (; xp < end; xp += 4) {
       const s = v128.load32_splat(xp);
       a0 = madd(s, v128.load(wp), a0);
       a1 = madd(s, v128.load(wp, 16), a1);
+      wp += 32;
     }
     const yp = y + ((<usize>p) << 5);
     v128.store(yp, f32x4.add(a0, c0));

@@ -58,11 +58,15 @@ if (post) {
 interface AnyWorker {
   postMessage(message: unknown): void;
   terminate(): unknown;
+  /** Node: whether the worker keeps the process alive. */
+  ref?(): void;
+  unref?(): void;
 }
 
 interface NodeWorkerThreads {
   Worker: new (code: string, options: { eval: true }) => AnyWorker & {
     on(event: 'message' | 'error' | 'exit', listener: (value: unknown) => void): void;
+    ref(): void;
     unref(): void;
   };
 }
@@ -82,8 +86,6 @@ function spawn(onEvent: Listener): AnyWorker {
     worker.on('message', (m) => onEvent(m as { id?: number }));
     worker.on('error', (e) => onEvent(null, String(e)));
     worker.on('exit', (code) => onEvent(null, `exited with code ${String(code)}`));
-    // An idle pool must not keep Node alive; the GRU's destroy() ends it anyway.
-    worker.unref();
     return worker;
   }
   if (typeof Worker !== 'function' || typeof Blob !== 'function' || typeof URL?.createObjectURL !== 'function') {
@@ -152,9 +154,15 @@ export class WorkerPool {
       this.fail('wasm backend: the worker pool could not start');
       throw error;
     }
-    this.ready = Promise.all(readies).then(() => undefined);
+    // In Node a worker keeps the process alive only while the pool waits on it (start, phases):
+    // an idle pool must not hold a finished program open.
+    this.ready = Promise.all(readies).then(() => this.idle());
     // A failed start is reported through `ready` (awaited by WasmGRU.create) or the first run.
     this.ready.catch(() => undefined);
+  }
+
+  private idle(): void {
+    for (const w of this.workers) w.unref?.();
   }
 
   /** Why the pool stopped working (a worker died, or it was ended), or null. */
@@ -180,6 +188,7 @@ export class WorkerPool {
   private async phase(kernels: KernelExports, tasks: Task[][]): Promise<void> {
     if (this.dead) throw new GRUError(this.dead);
     await this.ready;
+    for (const w of this.workers) w.ref?.();
     const waits = tasks.slice(1).map((list, i) => {
       if (list.length === 0) return Promise.resolve();
       const id = this.nextId++;
@@ -188,9 +197,15 @@ export class WorkerPool {
         this.workers[i].postMessage({ id, tasks: list });
       });
     });
-    for (const task of tasks[0]) {
-      if ('gemm' in task) kernels.gemm(...task.gemm);
-      else kernels.recur(task.recur);
+    try {
+      for (const task of tasks[0]) {
+        if ('gemm' in task) kernels.gemm(...task.gemm);
+        else kernels.recur(task.recur);
+      }
+    } finally {
+      // Even when this thread's share threw: wait for the workers' shares before the workspace is reused.
+      await Promise.allSettled(waits);
+      if (!this.dead) this.idle();
     }
     await Promise.all(waits);
   }

@@ -1,6 +1,8 @@
 // A consumer of the built package: imports it by name through the "exports" map, as an npm user
-// would, runs a small GRU on the Node device and prints the largest difference from the reference.
-import { GRU, GRUError, gruReference } from 'webgpu-gru';
+// would, runs a small GRU on the Node device and on the embedded WebAssembly kernels (one thread
+// and a worker pool: the workers must start from the bundle too), and prints the largest
+// difference from the reference.
+import { createGRU, GRU, GRUError, gruReference, WasmGRU } from 'webgpu-gru';
 import { requestDevice } from 'webgpu-gru/node';
 
 const device = await requestDevice({ quiet: true });
@@ -13,7 +15,16 @@ const got = await gru.forward(input, { steps: 4, batch: 2 });
 const want = gruReference(options, weights, input, { steps: 4, batch: 2 });
 gru.destroy();
 let maxDiff = 0;
-got.output.forEach((v, i) => (maxDiff = Math.max(maxDiff, Math.abs(v - want.output[i]))));
+const compare = (output) => output.forEach((v, i) => (maxDiff = Math.max(maxDiff, Math.abs(v - want.output[i]))));
+compare(got.output);
+for (const threads of [1, 2]) {
+  const wasm = await WasmGRU.create(options, weights, { threads });
+  compare((await wasm.forward(input, { steps: 4, batch: 2 })).output);
+  wasm.destroy();
+}
+const auto = await createGRU(options, weights);
+compare((await auto.forward(input, { steps: 4, batch: 2 })).output);
+auto.destroy();
 let rejected = false;
 try {
   await GRU.create(device, { ...options, hiddenSize: 0 }, weights);
@@ -21,4 +32,4 @@ try {
   rejected = error instanceof GRUError;
 }
 device.destroy();
-console.log(JSON.stringify({ maxDiff, rejected, length: got.output.length }));
+console.log(JSON.stringify({ maxDiff, rejected, length: got.output.length, auto: auto.backend }));
