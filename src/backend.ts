@@ -8,10 +8,11 @@ import { adapterText, isCpuAdapter } from './adapter.js';
 import { requestDeviceWithAdapterLimits } from './device.js';
 import { GRUError, fail } from './errors.js';
 import { GRU } from './gru.js';
-import { checkKeys, resolveOptions, type GRUOptions, type ResolvedOptions } from './options.js';
-import { layerInputSize, type GRUWeights } from './weights.js';
-import { WasmGRU, type WasmBackendOptions } from './wasm/gru.js';
-import type { WasmSimd } from './wasm/kernels.js';
+import { checkKeys, resolveOptions, type GRUOptions } from './options.js';
+import type { GRUWeights } from './weights.js';
+import { stepMacs, WasmGRU, type WasmBackendOptions } from './wasm/gru.js';
+import { wasmSupport, type WasmSimd } from './wasm/kernels.js';
+import { hardwareThreads } from './wasm/pool.js';
 
 export type BackendName = 'webgpu' | 'wasm';
 
@@ -22,7 +23,11 @@ export interface CreateGRUOptions {
   device?: GPUDevice;
   /** Where to find an adapter when no device is given; default `navigator.gpu` (Node: `create()` of the `webgpu` package). */
   gpu?: GPU;
-  /** wasm backend: threads of a forward (default 1). */
+  /**
+   * wasm backend: threads of a forward. Default: the machine's threads, at most 4, where shared
+   * memory is usable (Node, cross-origin-isolated pages), else 1. The workers start with the first
+   * forward large enough to split (`POOL_MIN_MACS`).
+   */
   threads?: number;
   /** wasm backend: SIMD level (default 'auto'). */
   simd?: WasmSimd | 'auto';
@@ -39,16 +44,8 @@ const CREATE_KEYS = new Set(['backend', 'device', 'gpu', 'threads', 'simd']);
  */
 export const SMALL_MODEL_MACS = 1 << 17;
 
-/** Multiply-adds of one step of one sequence through the whole stack. */
-export function stepMacs(o: ResolvedOptions): number {
-  let macs = 0;
-  for (let l = 0; l < o.numLayers; l++) macs += o.numDirections * 3 * o.hiddenSize * (layerInputSize(o, l) + o.hiddenSize);
-  return macs;
-}
-
 function wasmOptions(init: CreateGRUOptions): WasmBackendOptions {
-  const w: WasmBackendOptions = {};
-  if (init.threads !== undefined) w.threads = init.threads;
+  const w: WasmBackendOptions = { threads: init.threads ?? (wasmSupport().threads ? Math.min(4, hardwareThreads()) : 1) };
   if (init.simd !== undefined) w.simd = init.simd;
   return w;
 }

@@ -1,8 +1,8 @@
 /// <reference types="@webgpu/types" preserve="true" />
 export { GRU, GRUState, type ForwardGPUArgs, type GPUResult } from './gru.js';
 export { gruReference, type GRUResult } from './reference.js';
-export { WasmGRU, WasmGRUState, type WasmBackendOptions } from './wasm/gru.js';
-export { wasmSupport, type WasmSimd } from './wasm/kernels.js';
+export { POOL_MIN_MACS, WasmGRU, WasmGRUState, type WasmBackendOptions } from './wasm/gru.js';
+export { compileWasmKernels, wasmSupport, type WasmSimd } from './wasm/kernels.js';
 export { createGRU, SMALL_MODEL_MACS, type BackendName, type CreateGRUOptions } from './backend.js';
 export { GRUError } from './errors.js';
 export { RAISED_LIMITS, requestDeviceWithAdapterLimits } from './device.js';

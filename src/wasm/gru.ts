@@ -22,28 +22,48 @@ import { WorkerPool, type PoolJob } from './pool.js';
 
 const F32 = 4;
 
+/** Multiply-adds of one step of one sequence through the whole stack. */
+export function stepMacs(o: ResolvedOptions): number {
+  let macs = 0;
+  for (let l = 0; l < o.numLayers; l++) macs += o.numDirections * 3 * o.hiddenSize * (layerInputSize(o, l) + o.hiddenSize);
+  return macs;
+}
+
+/**
+ * Multiply-adds of a forward under which a GRU with a worker pool still runs it on the calling
+ * thread: each layer costs the pool two message round trips (about 0.1 ms each, bench/NOTES.md),
+ * so below ~2^23 multiply-adds (~0.2 ms of one core) splitting would cost more than it saves.
+ */
+export const POOL_MIN_MACS = 1 << 23;
+
 export interface WasmBackendOptions {
   /**
    * Threads a forward may use (default 1): the calling thread plus `threads − 1` workers, created
    * with the GRU. Needs shared WebAssembly memory (Node, or a cross-origin-isolated page).
    */
   threads?: number;
+  /**
+   * With threads > 1: forwards of fewer multiply-adds than this run on the calling thread alone
+   * (default `POOL_MIN_MACS`; 0: every forward uses the pool).
+   */
+  poolThreshold?: number;
   /** Default 'auto': relaxed SIMD where the engine validates it, else SIMD128. */
   simd?: WasmSimd | 'auto';
   /** A module compiled from these kernels (e.g. passed to an AudioWorklet); default: the embedded build. */
   module?: WebAssembly.Module;
 }
 
-const BACKEND_KEYS = new Set(['threads', 'simd', 'module']);
+const BACKEND_KEYS = new Set(['threads', 'poolThreshold', 'simd', 'module']);
 
 interface Resolved {
   threads: number;
+  poolThreshold: number;
   simd: WasmSimd;
 }
 
 function resolveBackend(options: unknown): Resolved & { module?: WebAssembly.Module } {
-  if (options === undefined) return { threads: 1, simd: resolveSimd('auto') };
-  if (typeof options !== 'object' || options === null) fail('wasmOptions', '{ threads?, simd?, module? }', options);
+  if (options === undefined) return { threads: 1, poolThreshold: POOL_MIN_MACS, simd: resolveSimd('auto') };
+  if (typeof options !== 'object' || options === null) fail('wasmOptions', '{ threads?, poolThreshold?, simd?, module? }', options);
   checkKeys('wasmOptions', options, BACKEND_KEYS);
   const b = options as WasmBackendOptions;
   let threads = 1;
@@ -53,6 +73,8 @@ function resolveBackend(options: unknown): Resolved & { module?: WebAssembly.Mod
     }
     threads = b.threads;
   }
+  const poolThreshold = b.poolThreshold ?? POOL_MIN_MACS;
+  if (typeof poolThreshold !== 'number' || !(poolThreshold >= 0)) fail('wasmOptions.poolThreshold', 'a number ≥ 0', b.poolThreshold);
   if (b.simd !== undefined && b.simd !== 'auto' && b.simd !== 'relaxed' && b.simd !== 'simd128') {
     fail('wasmOptions.simd', "'auto', 'relaxed' or 'simd128'", b.simd);
   }
@@ -63,7 +85,7 @@ function resolveBackend(options: unknown): Resolved & { module?: WebAssembly.Mod
         '(a page must be cross-origin isolated: COOP/COEP headers); use threads: 1',
     );
   }
-  return { threads, simd: resolveSimd(b.simd ?? 'auto'), module: b.module };
+  return { threads, poolThreshold, simd: resolveSimd(b.simd ?? 'auto'), module: b.module };
 }
 
 interface LayerWeights {
@@ -99,13 +121,16 @@ export class WasmGRU {
   /** SIMD level and thread count in use. */
   readonly simd: WasmSimd;
   readonly threads: number;
+  private readonly poolThreshold: number;
   private readonly heap: Heap;
   private readonly kernels: KernelExports;
   private readonly layerWeights: LayerWeights[];
   private readonly weightBlocks: number[];
   private workspace?: Workspace;
   private readonly states = new Set<WasmGRUState>();
-  private readonly pool?: WorkerPool;
+  /** Started by the first forward that is worth splitting (none for threads = 1). */
+  private pool?: WorkerPool;
+  private readonly module: WebAssembly.Module;
   private destroyed = false;
   /** A pooled forward is between phases (its workspace is in use). */
   private busy = false;
@@ -116,6 +141,7 @@ export class WasmGRU {
     this.options = o;
     this.simd = backend.simd;
     this.threads = backend.threads;
+    this.poolThreshold = backend.poolThreshold;
     const shared = backend.threads > 1;
     const memory = shared
       ? new WebAssembly.Memory({ initial: 2, maximum: SHARED_MAX_PAGES, shared: true })
@@ -139,7 +165,7 @@ export class WasmGRU {
         bhn: rec.map((r) => r + 3 * Hp * o.hiddenSize * F32),
       });
     }
-    if (shared) this.pool = new WorkerPool(backend.threads - 1, module, memory);
+    this.module = module;
   }
 
   /**
@@ -159,16 +185,7 @@ export class WasmGRU {
     const w = validateWeights(o, weights);
     const b = resolveBackend(wasmOptions);
     const module = b.module ?? (await kernelModuleAsync(b.simd, b.threads > 1));
-    const gru = new WasmGRU(o, w, b, module);
-    if (gru.pool) {
-      try {
-        await gru.pool.ready;
-      } catch (error) {
-        gru.destroy();
-        throw error;
-      }
-    }
-    return gru;
+    return new WasmGRU(o, w, b, module);
   }
 
   /** Bytes of WebAssembly memory this GRU has allocated (weights, workspace, states). */
@@ -233,13 +250,15 @@ export class WasmGRU {
   async forward(input: Float32Array, args: RunArgs): Promise<GRUResult> {
     this.checkAlive();
     const a = checkRunArgs(this.options, input, args);
-    const pool = this.pool;
-    if (!pool) return this.run(input, a.steps, a.batch, a.h0, a.seqLengths);
+    if (this.threads === 1 || this.pool?.failure || a.steps * a.batch * stepMacs(this.options) < this.poolThreshold) {
+      return this.run(input, a.steps, a.batch, a.h0, a.seqLengths, false);
+    }
+    const pool = (this.pool ??= new WorkerPool(this.threads - 1, this.module, this.heap.memory));
     const run = this.queue.then(async () => {
       this.checkAlive();
       this.busy = true;
       try {
-        return await this.run(input, a.steps, a.batch, a.h0, a.seqLengths);
+        return await this.run(input, a.steps, a.batch, a.h0, a.seqLengths, true);
       } catch (error) {
         // A worker died mid-forward: the caller's work is redone on this thread, from its input.
         if (pool.failure === null || this.destroyed) throw error;
@@ -260,7 +279,7 @@ export class WasmGRU {
     return this.run(input, a.steps, a.batch, a.h0, a.seqLengths, false);
   }
 
-  private run(input: Float32Array, T: number, B: number, h0: Float32Array | undefined, seqLengths: Int32Array | undefined): Promise<GRUResult>;
+  private run(input: Float32Array, T: number, B: number, h0: Float32Array | undefined, seqLengths: Int32Array | undefined, threaded: true): Promise<GRUResult>;
   private run(input: Float32Array, T: number, B: number, h0: Float32Array | undefined, seqLengths: Int32Array | undefined, threaded: false): GRUResult;
   private run(
     input: Float32Array,
@@ -268,7 +287,7 @@ export class WasmGRU {
     B: number,
     h0: Float32Array | undefined,
     seqLengths: Int32Array | undefined,
-    threaded = true,
+    threaded: boolean,
   ): GRUResult | Promise<GRUResult> {
     const o = this.options;
     const D = o.numDirections;

@@ -107,6 +107,17 @@ function spawn(onEvent: Listener): AnyWorker {
 
 let live = 0;
 
+/** Threads this machine runs at once (navigator.hardwareConcurrency; Node: os.availableParallelism()). */
+export function hardwareThreads(): number {
+  const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
+  if (typeof nav?.hardwareConcurrency === 'number' && nav.hardwareConcurrency > 0) return nav.hardwareConcurrency;
+  if (isNode()) {
+    const p = (globalThis as unknown as { process: { getBuiltinModule(name: string): unknown } }).process;
+    return (p.getBuiltinModule('node:os') as { availableParallelism(): number }).availableParallelism();
+  }
+  return 1;
+}
+
 /** Workers started by pools and not yet ended, in this thread (for leak tests). */
 export function liveWorkers(): number {
   return live;

@@ -24,7 +24,7 @@ export const wasmWorst: Difference = { maxAbs: 0, maxRel: 0 };
 const VARIANTS: WasmBackendOptions[] = [
   { simd: 'simd128', threads: 1 },
   { simd: 'relaxed', threads: 1 },
-  { threads: 3 },
+  { threads: 3, poolThreshold: 0 },
 ];
 
 const variantName = (v: WasmBackendOptions) => `${v.simd ?? 'auto'}×${v.threads}`;
@@ -181,7 +181,7 @@ const errorCases: Case[] = [
       }
       await expectGRUError(() => WasmGRU.create(base, weights, { threads: 0 }), /^wasmOptions\.threads: expected an integer in \[1, 64\], got 0$/);
       await expectGRUError(() => WasmGRU.create(base, weights, { simd: 'avx' as 'auto' }), /^wasmOptions\.simd: expected 'auto', 'relaxed' or 'simd128', got "avx"$/);
-      await expectGRUError(() => WasmGRU.create(base, weights, { thread: 2 } as WasmBackendOptions), /^wasmOptions: unknown option "thread"; expected one of threads, simd, module$/);
+      await expectGRUError(() => WasmGRU.create(base, weights, { thread: 2 } as WasmBackendOptions), /^wasmOptions: unknown option "thread"; expected one of threads, poolThreshold, simd, module$/);
       await expectGRUError(() => createGRU(base, weights, { backend: 'cuda' as 'auto' }), /^init\.backend: expected 'auto', 'webgpu' or 'wasm', got "cuda"$/);
       await expectGRUError(() => createGRU(base, weights, { backend: 'webgpu', gpu: { requestAdapter: async () => null } as unknown as GPU }), /^init\.backend: 'webgpu' needs a WebGPU adapter, got none from requestAdapter\(\)$/);
     },
@@ -205,9 +205,9 @@ const errorCases: Case[] = [
         if (gru.memoryBytes !== 0) throw new Error(`cycle ${i}: ${gru.memoryBytes} bytes still allocated after destroy()`);
       }
       for (let i = 0; i < 10; i++) {
-        const gru = await WasmGRU.create(o, weights, { threads: 3 });
-        if (liveWorkers() !== workers + 2) throw new Error(`threads: 3 should run 2 workers, ${liveWorkers() - workers} are live`);
+        const gru = await WasmGRU.create(o, weights, { threads: 3, poolThreshold: 0 });
         assertClose(`threaded cycle ${i}`, (await gru.forward(input, { steps: 4, batch: 2 })).output, want.output, F32_TOLERANCE);
+        if (liveWorkers() !== workers + 2) throw new Error(`threads: 3 should run 2 workers, ${liveWorkers() - workers} are live`);
         gru.destroy();
       }
       if (liveWorkers() !== workers) throw new Error(`${liveWorkers() - workers} workers left running after destroy()`);
@@ -221,8 +221,9 @@ const errorCases: Case[] = [
       const input = uniform(rng(8), 20 * 4 * 9, 1);
       const args = { steps: 20, batch: 4 };
       const want = gruReference(o, weights, input, args);
-      const gru = await WasmGRU.create(o, weights, { threads: 2 });
+      const gru = await WasmGRU.create(o, weights, { threads: 2, poolThreshold: 0 });
       try {
+        assertClose('forward on the pool', (await gru.forward(input, args)).output, want.output, F32_TOLERANCE);
         const pending = gru.forward(input, args);
         // Kill worker 0 with an uncaught exception, as a crash would: it never answers its phase.
         (gru as unknown as { pool: { workers: { postMessage(m: unknown): void }[] } }).pool.workers[0].postMessage({ module: 1 });
