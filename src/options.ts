@@ -37,11 +37,30 @@ export type ParametricActivationName =
   | 'scaledTanh'
   | 'affine'
   | 'thresholdedRelu';
+/** The ONNX spelling of every activation (ONNX GRU `activations`), accepted as a name too. */
+export type OnnxActivationName =
+  | 'Sigmoid'
+  | 'Tanh'
+  | 'Relu'
+  | 'HardSigmoid'
+  | 'LeakyRelu'
+  | 'Elu'
+  | 'Softsign'
+  | 'Softplus'
+  | 'ScaledTanh'
+  | 'Affine'
+  | 'ThresholdedRelu';
+/**
+ * An activation: a name (camelCase, or as ONNX writes it) with ONNX's default alpha/beta, or
+ * `{ name, alpha?, beta? }` for the parametric ones.
+ */
 export type Activation =
   | 'sigmoid'
   | 'tanh'
   | 'relu'
-  | { name: ParametricActivationName; alpha?: number; beta?: number };
+  | ParametricActivationName
+  | OnnxActivationName
+  | { name: ParametricActivationName | 'sigmoid' | 'tanh' | 'relu' | OnnxActivationName; alpha?: number; beta?: number };
 
 export interface GRUOptions {
   /** I: features of one input step. */
@@ -175,24 +194,26 @@ function checkBoolean(argument: string, value: unknown, fallback: boolean): bool
   return value;
 }
 
+const ACTIVATION_NAMES = Object.keys(ACTIVATION_CODES) as ActivationName[];
+
+/** Our name of an activation written camelCase or as ONNX writes it (the first letter in upper case). */
+function activationName(value: string): ActivationName | undefined {
+  const camel = value.charAt(0).toLowerCase() + value.slice(1);
+  return (ACTIVATION_NAMES as string[]).includes(camel) ? (camel as ActivationName) : undefined;
+}
+
 function resolveActivation(argument: string, value: unknown): ResolvedActivation {
-  const names = Object.keys(ACTIVATION_CODES) as ActivationName[];
+  const names = ACTIVATION_NAMES;
   if (typeof value === 'string') {
-    if (value !== 'sigmoid' && value !== 'tanh' && value !== 'relu') {
-      if ((names as string[]).includes(value)) {
-        fail(argument, `'sigmoid', 'tanh', 'relu' or { name: '${value}', alpha?, beta? }`, value);
-      }
-      fail(argument, `an activation (${names.join(', ')})`, value);
-    }
-    return { name: value, code: ACTIVATION_CODES[value], ...ACTIVATION_DEFAULTS[value] };
+    const name = activationName(value);
+    if (!name) fail(argument, `an activation (${names.join(', ')}, or as ONNX spells them: Sigmoid, HardSigmoid, …)`, value);
+    return { name, code: ACTIVATION_CODES[name], ...ACTIVATION_DEFAULTS[name] };
   }
   if (typeof value !== 'object' || value === null) fail(argument, 'an activation name or { name, alpha?, beta? }', value);
   checkKeys(argument, value, new Set(['name', 'alpha', 'beta']));
   const spec = value as { name?: unknown; alpha?: unknown; beta?: unknown };
-  if (typeof spec.name !== 'string' || !(names as string[]).includes(spec.name)) {
-    fail(`${argument}.name`, `one of ${names.join(', ')}`, spec.name);
-  }
-  const name = spec.name as ActivationName;
+  const name = typeof spec.name === 'string' ? activationName(spec.name) : undefined;
+  if (!name) fail(`${argument}.name`, `one of ${names.join(', ')} (or as ONNX spells them)`, spec.name);
   const defaults = ACTIVATION_DEFAULTS[name];
   for (const key of ['alpha', 'beta'] as const) {
     const v = spec[key];

@@ -78,7 +78,7 @@ export const activationCases: Case[] = [
     }),
   ),
   {
-    name: 'activations: reference formulas and ONNX defaults',
+    name: 'activations: reference formulas, ONNX defaults, and every name camelCase or as ONNX spells it',
     async run() {
       const expect = (a: Activation, x: number, want: number) => {
         const resolved = resolveOptions({ inputSize: 1, hiddenSize: 1, activations: [a, 'tanh'] }).activations[0];
@@ -99,6 +99,16 @@ export const activationCases: Case[] = [
       expect({ name: 'affine', alpha: 3, beta: -1 }, 2, 5);
       expect({ name: 'thresholdedRelu' }, 1, 0); // alpha 1: x > alpha only
       expect({ name: 'thresholdedRelu' }, 1.5, 1.5);
+      // Every activation by name, camelCase or as ONNX spells it, resolves as { name } with ONNX's defaults.
+      const onnx = ['Sigmoid', 'Tanh', 'Relu', 'HardSigmoid', 'LeakyRelu', 'Elu', 'Softsign', 'Softplus', 'ScaledTanh', 'Affine', 'ThresholdedRelu'] as const;
+      for (const name of onnx) {
+        const camel = (name.charAt(0).toLowerCase() + name.slice(1)) as Exclude<Activation, object>;
+        const resolve = (a: Activation) => JSON.stringify(resolveOptions({ inputSize: 1, hiddenSize: 1, activations: [a, a] }).activations);
+        const want = resolve({ name: camel } as Activation);
+        for (const spelling of [camel, name]) {
+          if (resolve(spelling) !== want) throw new Error(`activation ${JSON.stringify(spelling)} resolves to ${resolve(spelling)}, expected ${want}`);
+        }
+      }
     },
   },
 ];
