@@ -5,7 +5,7 @@
  * once per build and kept; each GRU instantiates its own, on a memory it owns.
  */
 import { KERNELS, SHARED_MAX_PAGES as MAX_PAGES } from 'virtual:gru-kernels';
-import { GRUError } from '../errors.js';
+import { GRUError, fail } from '../errors.js';
 
 /** Which SIMD instructions the kernels use: 'relaxed' (f32x4.relaxed_madd) or plain 'simd128'. */
 export type WasmSimd = 'relaxed' | 'simd128';
@@ -107,6 +107,18 @@ export async function kernelModuleAsync(simd: WasmSimd, shared: boolean): Promis
   const module = await WebAssembly.compile(bytesOf(name));
   moduleCache.set(name, module);
   return module;
+}
+
+/**
+ * The single-thread kernels compiled for this engine without blocking the calling thread, for a GRU
+ * made elsewhere: send the module on (to an AudioWorklet through `processorOptions`, whose audio
+ * thread should not spend milliseconds compiling; to a worker) and give it back as
+ * `WasmBackendOptions.module`, with the same `simd`. Rejects with a GRUError where the engine lacks
+ * the SIMD asked for.
+ */
+export async function compileWasmKernels(simd: WasmSimd | 'auto' = 'auto'): Promise<WebAssembly.Module> {
+  if (simd !== 'auto' && simd !== 'relaxed' && simd !== 'simd128') fail('simd', "'auto', 'relaxed' or 'simd128'", simd);
+  return kernelModuleAsync(resolveSimd(simd), false);
 }
 
 export function instantiate(module: WebAssembly.Module, memory: WebAssembly.Memory): KernelExports {
