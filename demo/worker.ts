@@ -1,42 +1,67 @@
 /**
  * The demo's worker: loads the model through the package's importer (safetensors → ImportedGRU,
- * `charModelFromSafetensors`), runs it on WebGPU (`CharModel`) or on the CPU reference
- * (`CharModelReference`: gruReference and the layer twins), and streams every generated character
- * to the page with its step time. All of it runs here, so the page's main thread stays free.
+ * `charModelFromSafetensors`), builds it with `createCharModel` on the backend `createGRU` picks
+ * for this machine ('auto': WebGPU on a hardware adapter, WebAssembly where WebGPU runs on the
+ * CPU or is missing), builds the other backend when a run forces it, and streams every generated
+ * character to the page with its step time. All of it runs here, so the page's main thread stays free.
+ *
+ * No WebGPU adapter is not an error: 'auto' then runs on wasm, and the page says why.
  */
-import { CharModel, CharModelReference, charModelFromSafetensors, requestDeviceWithAdapterLimits, type CharGenerator } from '../src/index.js';
+import {
+  charModelFromSafetensors,
+  createCharModel,
+  requestDeviceWithAdapterLimits,
+  type CharModel,
+  type CharModelWasm,
+  type CharModelWeights,
+  type CreateGRUOptions,
+} from '../src/index.js';
 import modelUrl from './model/char-gru.safetensors?url';
 import vocabJson from './model/vocab.json';
-import type { AdapterInfo, FromWorker, GenerateRequest, ToWorker } from './protocol.js';
+import type { AdapterInfo, BackendChoice, BackendInfo, BackendName, FromWorker, GenerateRequest, ToWorker } from './protocol.js';
 
 const post = (message: FromWorker) => (self as unknown as Worker).postMessage(message);
 
-let gpu: CharModel | undefined;
-let cpu: CharModelReference | undefined;
+interface Loaded {
+  weights: CharModelWeights;
+  /** The worker's WebGPU device, handed to createGRU so that its errors reach the page; none without an adapter. */
+  device: GPUDevice | undefined;
+  adapterText: string;
+  auto: BackendName;
+  models: Map<BackendName, CharModel | CharModelWasm>;
+}
+
 let stop: AbortController | undefined;
 let queue: Promise<void> = Promise.resolve();
 
-async function load(): Promise<void> {
+async function load(): Promise<Loaded> {
   const t0 = performance.now();
-  if (!('gpu' in navigator) || !navigator.gpu) {
-    throw new Error('WebGPU is not available in this browser (navigator.gpu is missing in the worker)');
+  const adapter = 'gpu' in navigator && navigator.gpu ? await navigator.gpu.requestAdapter() : null;
+  let device: GPUDevice | undefined;
+  let info: AdapterInfo | null = null;
+  if (adapter) {
+    device = await requestDeviceWithAdapterLimits(adapter, { label: 'webgpu-gru demo' });
+    device.addEventListener('uncapturederror', (event) => {
+      post({ type: 'error', message: `WebGPU error: ${(event as GPUUncapturedErrorEvent).error.message}` });
+    });
+    void device.lost.then((lost) => {
+      if (lost.reason !== 'destroyed') post({ type: 'error', message: `WebGPU device lost: ${lost.message}` });
+    });
+    info = { vendor: adapter.info.vendor, architecture: adapter.info.architecture, description: adapter.info.description };
   }
-  const adapter = await navigator.gpu.requestAdapter();
-  if (!adapter) throw new Error('navigator.gpu.requestAdapter() returned null: no WebGPU adapter');
-  const device = await requestDeviceWithAdapterLimits(adapter, { label: 'webgpu-gru demo' });
-  device.addEventListener('uncapturederror', (event) => {
-    post({ type: 'error', message: `WebGPU error: ${(event as GPUUncapturedErrorEvent).error.message}` });
-  });
-  void device.lost.then((info) => {
-    if (info.reason !== 'destroyed') post({ type: 'error', message: `WebGPU device lost: ${info.message}` });
-  });
 
   const response = await fetch(modelUrl);
   if (!response.ok) throw new Error(`fetching the model (${modelUrl}) failed: HTTP ${response.status}`);
   const bytes = new Uint8Array(await response.arrayBuffer());
   const weights = charModelFromSafetensors(bytes, { vocab: vocabJson.chars });
-  gpu = await CharModel.create(device, weights);
-  cpu = new CharModelReference(weights);
+  const model = await createCharModel(weights, device ? { device } : {});
+  const loaded: Loaded = {
+    weights,
+    device,
+    adapterText: info ? [info.vendor, info.architecture, info.description].filter(Boolean).join(' · ') || 'unknown adapter' : 'no adapter',
+    auto: model.backend,
+    models: new Map([[model.backend, model]]),
+  };
 
   const o = weights.gru.options;
   const parameters =
@@ -44,18 +69,37 @@ async function load(): Promise<void> {
     weights.head.weight.length +
     (weights.head.bias?.length ?? 0) +
     weights.gru.weights.reduce((n, w) => n + w.weightIh.length + w.weightHh.length + (w.biasIh?.length ?? 0) + (w.biasHh?.length ?? 0), 0);
-  const info: AdapterInfo = { vendor: adapter.info.vendor, architecture: adapter.info.architecture, description: adapter.info.description };
   post({
     type: 'ready',
     adapter: info,
-    model: { vocabSize: gpu.vocabSize, embeddingSize: gpu.embeddingSize, hiddenSize: gpu.hiddenSize, numLayers: o.numLayers ?? 1, parameters, bytes: bytes.length },
+    auto: describeBackend(loaded, model),
+    model: { vocabSize: model.vocabSize, embeddingSize: model.embeddingSize, hiddenSize: model.hiddenSize, numLayers: o.numLayers ?? 1, parameters, bytes: bytes.length },
     loadMs: performance.now() - t0,
   });
+  return loaded;
 }
 
-async function generate(request: GenerateRequest): Promise<void> {
-  const model: CharGenerator | undefined = request.backend === 'gpu' ? gpu : cpu;
-  if (!model) throw new Error('the model is not loaded');
+function describeBackend(loaded: Loaded, model: CharModel | CharModelWasm): BackendInfo {
+  const detail = model.backend === 'wasm' ? (model.gru.simd === 'relaxed' ? 'relaxed SIMD' : 'SIMD128') : loaded.adapterText;
+  return { backend: model.backend, reason: model.reason, detail };
+}
+
+/** The model of a run's backend; the first run forced onto the backend 'auto' did not choose builds it. */
+async function modelFor(loaded: Loaded, choice: BackendChoice, run: number): Promise<CharModel | CharModelWasm> {
+  const backend = choice === 'auto' ? loaded.auto : choice;
+  let model = loaded.models.get(backend);
+  if (!model) {
+    post({ type: 'building', run, backend });
+    const init: CreateGRUOptions = { backend };
+    if (loaded.device) init.device = loaded.device;
+    model = await createCharModel(loaded.weights, init);
+    loaded.models.set(backend, model);
+  }
+  return model;
+}
+
+async function generate(loaded: Loaded, request: GenerateRequest): Promise<void> {
+  const model = await modelFor(loaded, request.backend, request.run);
   stop = new AbortController();
   const t0 = performance.now();
   let last = t0;
@@ -72,7 +116,7 @@ async function generate(request: GenerateRequest): Promise<void> {
   post({
     type: 'done',
     run: request.run,
-    backend: request.backend,
+    ...describeBackend(loaded, model),
     text: result.text ?? '',
     stepMs: result.stepMs,
     prefillMs: result.prefillMs,
@@ -81,8 +125,8 @@ async function generate(request: GenerateRequest): Promise<void> {
   });
 }
 
-const loaded = load();
-loaded.catch((e: unknown) => post({ type: 'error', message: e instanceof Error ? e.message : String(e) }));
+const loading = load();
+loading.catch((e: unknown) => post({ type: 'error', message: e instanceof Error ? e.message : String(e) }));
 
 self.onmessage = (event: MessageEvent<ToWorker>) => {
   const message = event.data;
@@ -92,7 +136,7 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
   }
   // One run at a time, in order; a failed load fails every run with its reason.
   queue = queue
-    .then(() => loaded)
-    .then(() => generate(message))
+    .then(() => loading)
+    .then((loaded) => generate(loaded, message))
     .catch((e: unknown) => post({ type: 'error', run: message.run, message: e instanceof Error ? e.message : String(e) }));
 };

@@ -1,9 +1,11 @@
-/** The layers around a GRU (embedding, linear head, argmax) and the character model built from them. */
+/** The layers around a GRU (embedding, linear head, argmax) and the character models built from them. */
 export { Argmax } from './argmax.js';
 export {
   CharModel,
   CharModelReference,
+  CharModelWasm,
   charModelFromSafetensors,
+  createCharModel,
   type CharGenerator,
   type CharModelTensorNames,
   type CharModelWeights,
