@@ -1,7 +1,8 @@
 // @ts-check
 /**
- * The benchmark's reports: the terminal tables (config × runner: median ms, and each runner's
- * ratio to its baseline), the JSON record, and an HTML page with an inline SVG bar chart of the
+ * The benchmark's reports: the terminal tables (config × runner: median ms, each runner's ratio to
+ * its baseline, GFLOP/s, and for the CPU runners the fraction of the host's peak f32 SIMD
+ * throughput, `meta.peak`), the JSON record, and an HTML page with an inline SVG bar chart of the
  * peers' ratios (log scale). Plain functions of the run's record; no I/O except `writeReports`.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -10,8 +11,11 @@ import { join } from 'node:path';
 /**
  * @typedef {{ config: string, runner: string, status: string, message?: string, setupMs?: number,
  *   firstMs?: number, medianMs?: number, minMs?: number, reps?: number, dispatches?: number,
- *   submits?: number, gflops?: number, maxDiff?: number, tolerance?: number, checkedAgainst?: string }} CellResult
- * @typedef {{ id: string, family: string, baseline: string | null, what: string }} RunnerDesc
+ *   submits?: number, gflops?: number, maxDiff?: number, tolerance?: number, checkedAgainst?: string,
+ *   threads?: number }} CellResult
+ * @typedef {{ id: string, family: string, baseline: string | readonly string[] | null, what: string }} RunnerDesc
+ * @typedef {import('./lib/peak.mjs').Peak} Peak
+ * @typedef {{ where: string, at: Peak[] } | { where: string, error: string }} PeakRecord
  * @typedef {{ id: string, batch: number, steps: number, inputSize: number, hiddenSize: number,
  *   numLayers: number, direction: string, streaming: boolean, what: string, gflop?: number }} ConfigDesc
  * @typedef {{ meta: Record<string, unknown>, configs: ConfigDesc[], runners: RunnerDesc[], results: CellResult[] }} Record_
@@ -57,17 +61,84 @@ function index(results) {
 }
 
 /**
+ * The baseline's name as the tables print it: `ours`, or `best(ours, ours-wasm)` for a list.
+ * @param {RunnerDesc} runner
+ */
+export function baselineName(runner) {
+  const b = runner.baseline;
+  return b === null ? '' : typeof b === 'string' ? b : `best(${b.join(', ')})`;
+}
+
+/**
+ * The baseline's cell in `config`: the fastest of the listed runners that are ok there, or undefined.
+ * @param {Map<string, CellResult> | CellResult[]} cells
+ * @param {RunnerDesc} runner
+ * @param {string} config
+ * @returns {CellResult | undefined}
+ */
+export function baselineCell(cells, runner, config) {
+  if (runner.baseline === null) return undefined;
+  const byKey = cells instanceof Map ? cells : index(cells);
+  const ids = typeof runner.baseline === 'string' ? [runner.baseline] : runner.baseline;
+  /** @type {CellResult | undefined} */
+  let best;
+  for (const id of ids) {
+    const b = byKey.get(`${config}/${id}`);
+    if (b?.status !== 'ok' || !b.medianMs) continue;
+    if (!best?.medianMs || b.medianMs < best.medianMs) best = b;
+  }
+  return best;
+}
+
+/**
  * The median of `runner` over the median of its baseline in the same config, or undefined.
  * @param {Map<string, CellResult>} byKey
  * @param {RunnerDesc} runner
  * @param {string} config
  */
 export function ratioOf(byKey, runner, config) {
-  if (!runner.baseline) return undefined;
   const a = byKey.get(`${config}/${runner.id}`);
-  const b = byKey.get(`${config}/${runner.baseline}`);
-  if (a?.status !== 'ok' || b?.status !== 'ok' || !a.medianMs || !b.medianMs) return undefined;
+  const b = baselineCell(byKey, runner, config);
+  if (a?.status !== 'ok' || !a.medianMs || !b?.medianMs) return undefined;
   return a.medianMs / b.medianMs;
+}
+
+/**
+ * The peak f32 SIMD GFLOP/s measured at `threads` threads in this run, or undefined.
+ * @param {Record<string, unknown>} meta
+ * @param {number} threads
+ */
+export function peakAt(meta, threads) {
+  const p = /** @type {PeakRecord | undefined} */ (meta.peak);
+  return p && 'at' in p ? p.at.find((x) => x.threads === threads)?.gflops : undefined;
+}
+
+/**
+ * A CPU cell's GFLOP/s over the peak at its thread count (measured at 1 and at all threads), or undefined.
+ * @param {Record<string, unknown>} meta
+ * @param {CellResult} x
+ */
+export function peakFraction(meta, x) {
+  if (x.status !== 'ok' || x.gflops === undefined || x.threads === undefined) return undefined;
+  const peak = peakAt(meta, x.threads);
+  return peak ? x.gflops / peak : undefined;
+}
+
+/** @param {number} f */
+export function fmtFraction(f) {
+  return f >= 0.1 ? `${(f * 100).toFixed(0)}%` : f >= 0.001 ? `${(f * 100).toFixed(1)}%` : `${(f * 100).toPrecision(1)}%`;
+}
+
+/**
+ * The run's peak in one line.
+ * @param {Record<string, unknown>} meta
+ */
+export function peakLine(meta) {
+  const p = /** @type {PeakRecord | undefined} */ (meta.peak);
+  if (!p) return '';
+  if ('error' in p) return `peak f32 SIMD (WebAssembly, ${p.where}): not measured (${p.error})`;
+  const at = p.at.map((x) => `${fmtGflops(x.gflops)} GFLOP/s at ${x.threads} thread${x.threads > 1 ? 's' : ''} (${x.op})`);
+  return `peak f32 SIMD (WebAssembly, ${p.where}): ${at.join(', ')}`;
 }
 
 /**
@@ -107,8 +178,9 @@ export function formatTables(record) {
     ]);
   }
   const ratios = [['ratio to baseline', ...ids]];
-  for (const r of present.filter((q) => q.baseline)) {
-    ratios.push([`${r.id} / ${r.baseline}`, ...ids.map((c) => {
+  // Only runners whose baseline ran somewhere (--runners may leave it out).
+  for (const r of present.filter((q) => ids.some((c) => ratioOf(byKey, q, c) !== undefined))) {
+    ratios.push([`${r.id} / ${baselineName(r)}`, ...ids.map((c) => {
       const q = ratioOf(byKey, r, c);
       return q === undefined ? '' : fmtRatio(q);
     })]);
@@ -120,13 +192,26 @@ export function formatTables(record) {
       return x?.status === 'ok' && x.gflops !== undefined ? fmtGflops(x.gflops) : '';
     })]);
   }
-  return [
+  const parts = [
     layout(ms),
     '',
     `${layout(ratios)}\n(a runner's median over its baseline's: above 1, the baseline is faster)`,
     '',
     layout(gf),
-  ].join('\n');
+  ];
+  const cpu = present.filter((r) => record.results.some((x) => x.runner === r.id && x.threads !== undefined));
+  if (cpu.length && record.meta.peak) {
+    const fr = [['of peak f32 SIMD', ...ids]];
+    for (const r of cpu) {
+      fr.push([r.id, ...ids.map((c) => {
+        const x = byKey.get(`${c}/${r.id}`);
+        const f = x ? peakFraction(record.meta, x) : undefined;
+        return f === undefined ? '' : fmtFraction(f);
+      })]);
+    }
+    parts.push('', `${layout(fr)}\n(GFLOP/s over the ${peakLine(record.meta)}; a runner on N threads against the peak at N)`);
+  }
+  return parts.join('\n');
 }
 
 /**
@@ -140,7 +225,7 @@ export function headline(record) {
   const ok = (/** @type {string} */ config) => record.results.filter((x) => x.config === config && x.status === 'ok');
   const s = ok('S');
   if (s.length) {
-    lines.push(`one step at B=1, H=256 (config S; ours through createState + step, the peers a T=1 forward):`);
+    lines.push(`one step at B=1, H=256 (config S; ours through createState + step, ours-wasm + stepSync, the peers a T=1 forward):`);
     lines.push(`  ${s.map((x) => `${x.runner} ${fmtMs(x.medianMs ?? NaN)} ms`).join(', ')}`);
   }
   const g = ok('G');
@@ -199,7 +284,7 @@ export function svgChart(record) {
   const y = (lg) => topPad + ((top - lg) / (top - bottom)) * plotH;
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="11">`,
-    `<text x="${left}" y="16" font-size="13">time of each peer / time of ours (log scale; above 1: ours is faster)</text>`,
+    `<text x="${left}" y="16" font-size="13">time of each peer / time of its baseline of ours (log scale; above 1: ours is faster)</text>`,
   ];
   for (let e = bottom; e <= top; e++) {
     const label = e >= 0 ? `${10 ** e}×` : `1/${10 ** -e}`;
@@ -222,7 +307,7 @@ export function svgChart(record) {
       const y1 = Math.min(y(0), y(lg));
       const h = Math.max(1, Math.abs(y(lg) - y(0)));
       parts.push(
-        `<rect x="${x + 1}" y="${y1}" width="${bar - 2}" height="${h}" fill="${color}"><title>${esc(`${g.config} ${g.runner.id}: ${fmtRatio(g.ratio)} of ${g.runner.baseline}`)}</title></rect>`,
+        `<rect x="${x + 1}" y="${y1}" width="${bar - 2}" height="${h}" fill="${color}"><title>${esc(`${g.config} ${g.runner.id}: ${fmtRatio(g.ratio)} of ${baselineName(g.runner)}`)}</title></rect>`,
       );
       const ty = lg >= 0 ? y1 - 3 : y1 + h + 9;
       parts.push(`<text x="${x + bar / 2}" y="${ty}" font-size="8" text-anchor="middle">${esc(fmtRatio(g.ratio).replace('×', ''))}</text>`);
@@ -234,7 +319,7 @@ export function svgChart(record) {
     const ly = topPad + plotH + 40 + Math.floor(si / 3) * 20;
     parts.push(
       `<rect x="${lx}" y="${ly - 10}" width="12" height="12" fill="${COLORS[si % COLORS.length]}"/>`,
-      `<text x="${lx + 16}" y="${ly}">${esc(`${r.id} / ${r.baseline}`)}</text>`,
+      `<text x="${lx + 16}" y="${ly}">${esc(`${r.id} / ${baselineName(r)}`)}</text>`,
     );
   });
   parts.push('</svg>');
@@ -250,6 +335,7 @@ export function html(record) {
   const rows = record.results.map((x) => {
     const r = record.runners.find((q) => q.id === x.runner);
     const ratio = r ? ratioOf(byKey, r, x.config) : undefined;
+    const fraction = peakFraction(record.meta, x);
     const cells = [
       x.config,
       x.runner,
@@ -259,10 +345,12 @@ export function html(record) {
       x.minMs === undefined ? '' : fmtMs(x.minMs),
       x.reps ?? '',
       x.gflops === undefined ? '' : fmtGflops(x.gflops),
+      x.threads ?? '',
+      fraction === undefined ? '' : fmtFraction(fraction),
       x.dispatches ?? '',
       x.submits ?? '',
       x.maxDiff === undefined ? '' : x.maxDiff.toExponential(2),
-      ratio === undefined ? '' : `${fmtRatio(ratio)} ${r?.baseline}`,
+      ratio === undefined || !r ? '' : `${fmtRatio(ratio)} ${baselineName(r)}`,
       x.message ?? '',
     ];
     return `<tr class="${esc(x.status)}">${cells.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`;
@@ -270,7 +358,7 @@ export function html(record) {
   const configRows = record.configs.map(
     (c) => `<tr><td>${esc(c.id)}</td><td>${c.batch}</td><td>${c.steps}</td><td>${c.inputSize}</td><td>${c.hiddenSize}</td><td>${c.numLayers}</td><td>${esc(c.direction)}</td><td>${c.gflop?.toFixed(4) ?? ''}</td><td>${esc(c.what)}</td></tr>`,
   );
-  const runnerRows = record.runners.map((r) => `<tr><td>${esc(r.id)}</td><td>${esc(r.baseline ?? '')}</td><td>${esc(r.what)}</td></tr>`);
+  const runnerRows = record.runners.map((r) => `<tr><td>${esc(r.id)}</td><td>${esc(baselineName(r))}</td><td>${esc(r.what)}</td></tr>`);
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>webgpu-gru benchmark ${esc(record.meta.date)}</title>
 <style>
@@ -284,6 +372,7 @@ pre { background: #f6f6f6; padding: 0.8em; overflow: auto; }
 </style></head><body>
 <h1>webgpu-gru benchmark</h1>
 <p>${esc(summary(record.meta))}</p>
+<p>${esc(peakLine(record.meta))}</p>
 ${svgChart(record)}
 <h2>Tables</h2>
 <pre>${esc(formatTables(record))}
@@ -291,8 +380,9 @@ ${svgChart(record)}
 ${esc(headline(record))}</pre>
 <h2>Every cell</h2>
 <p>first = setup + first forward (compilation included); median/min over the warm repetitions; dispatches and submits in one warm forward;
-GFLOP/s at the median, FLOPs per forward = Σ over layers and directions of T·B·(2·3H·K + 2·3H·H), K the layer's input size.</p>
-<table><tr><th>config</th><th>runner</th><th>status</th><th>first ms</th><th>median ms</th><th>min ms</th><th>reps</th><th>GFLOP/s</th><th>dispatches</th><th>submits</th><th>max |diff|</th><th>ratio</th><th>note</th></tr>
+GFLOP/s at the median, FLOPs per forward = Σ over layers and directions of T·B·(2·3H·K + 2·3H·H), K the layer's input size;
+for the CPU runners, the threads they ran on and their GFLOP/s over the peak f32 SIMD throughput measured at that many threads.</p>
+<table><tr><th>config</th><th>runner</th><th>status</th><th>first ms</th><th>median ms</th><th>min ms</th><th>reps</th><th>GFLOP/s</th><th>threads</th><th>of peak</th><th>dispatches</th><th>submits</th><th>max |diff|</th><th>ratio</th><th>note</th></tr>
 ${rows.join('\n')}
 </table>
 <h2>Configs</h2>
@@ -311,7 +401,30 @@ ${runnerRows.join('\n')}
 }
 
 /**
- * Writes `<dir>/<stem>.json` and `<dir>/<stem>.html` (and baseline.json when asked).
+ * What the tables compute, for readers of the JSON: every runner's ratio to its baseline per config
+ * (which baseline ran, for a list), and every CPU cell's fraction of the peak.
+ * @param {Record_} record
+ */
+export function derived(record) {
+  const byKey = index(record.results);
+  const ratios = [];
+  for (const r of record.runners.filter((q) => q.baseline)) {
+    for (const c of record.configs) {
+      const ratio = ratioOf(byKey, r, c.id);
+      if (ratio !== undefined) ratios.push({ config: c.id, runner: r.id, baseline: baselineCell(byKey, r, c.id)?.runner, ratio: Number(ratio.toPrecision(4)) });
+    }
+  }
+  const ofPeak = [];
+  for (const x of record.results) {
+    const f = peakFraction(record.meta, x);
+    if (f !== undefined) ofPeak.push({ config: x.config, runner: x.runner, threads: x.threads, gflops: x.gflops, fraction: Number(f.toPrecision(3)) });
+  }
+  return { ratios, ofPeak };
+}
+
+/**
+ * Writes `<dir>/<stem>.json` (the record and what `derived` computes from it) and `<dir>/<stem>.html`
+ * (and baseline.json when asked).
  * @param {string} dir
  * @param {string} stem
  * @param {Record_} record
@@ -320,7 +433,7 @@ ${runnerRows.join('\n')}
  */
 export function writeReports(dir, stem, record, baseline) {
   mkdirSync(dir, { recursive: true });
-  const json = `${JSON.stringify(record, null, 2)}\n`;
+  const json = `${JSON.stringify({ ...record, derived: derived(record) }, null, 2)}\n`;
   const paths = [join(dir, `${stem}.json`), join(dir, `${stem}.html`)];
   writeFileSync(paths[0], json);
   writeFileSync(paths[1], html(record));

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // @ts-check
 /**
- * `npm run bench`: our WebGPU GRU against onnxruntime-web (webgpu and wasm) and TensorFlow.js
- * (webgpu and wasm) in headless Chromium, in one browser run; `--node` runs ours and the CPU
- * reference on Dawn in Node instead (no browser, no peers). See `--help`.
+ * `npm run bench`: our WebGPU GRU and our wasm backend against onnxruntime-web (webgpu and wasm)
+ * and TensorFlow.js (webgpu and wasm) in headless Chromium, in one browser run; `--node` runs ours
+ * (Dawn and wasm) and the CPU reference in Node instead (no browser, no peers). See `--help`.
  *
  * This file is the driver. The work happens in bench/lib/harness.ts (ours, the reference, the
  * check, the timing loop), bench/page/ (the page and the peers) and bench/node.ts (the Node form),
@@ -11,7 +11,9 @@
  * The driver runs one cell (config × runner) at a time, the cheapest configs first, prints a line
  * per cell, skips an optional cell (a peer's, the reference's, one of our variants') when the
  * runner's earlier configs predict a forward over the cap or a run over its target length, and
- * writes the reports (bench/report.mjs) under bench/results/.
+ * writes the reports (bench/report.mjs) under bench/results/. Before the cells it measures the peak
+ * f32 SIMD throughput WebAssembly gets on the host that runs them (bench/lib/peak.mjs; in the page
+ * for a browser run), the denominator of the CPU runners' "of peak" column.
  */
 import { execFileSync } from 'node:child_process';
 import { createReadStream, existsSync, statSync } from 'node:fs';
@@ -19,16 +21,21 @@ import { cpus, platform, release } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { launchChromium, startViteServer, withTimeout } from '../scripts/chromium.mjs';
-import { fmtGflops, fmtMs, formatTables, headline, writeReports } from './report.mjs';
+import { describePeak, measurePeak } from './lib/peak.mjs';
+import { isOptional, isOurVariant, selected } from './lib/names.mjs';
+import { baselineCell, fmtFraction, fmtGflops, fmtMs, formatTables, headline, peakFraction, peakLine, writeReports } from './report.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const RESULTS = join(ROOT, 'bench', 'results');
 
 const HELP = `Usage: npm run bench -- [options]      (or: node bench/run.mjs [options])
 
-Benchmarks webgpu-gru against onnxruntime-web 1.30 (webgpu and wasm EPs) and TensorFlow.js 4.22
-(webgpu and wasm backends) in headless Chromium, all in one browser run, and writes a table, a JSON
-record and an HTML report with a chart under bench/results/.
+Benchmarks webgpu-gru (WebGPU, and its wasm backend) against onnxruntime-web 1.30 (webgpu and wasm
+EPs) and TensorFlow.js 4.22 (webgpu and wasm backends) in headless Chromium, all in one browser run
+(a cross-origin-isolated page, so that wasm threads work), and writes a table, a JSON record and an
+HTML report with a chart under bench/results/. First it measures the peak f32 SIMD throughput
+WebAssembly gets on this CPU (as \`node bench/peak.mjs\` does, in the page) at 1 and N threads: the
+CPU runners' "of peak" is their GFLOP/s over the peak at their thread count.
 
 Configs (one layer, forward, resetAfter true, I = H unless noted):
   A  B=1  T=100  H=64          E  B=1  T=1000 H=32
@@ -42,25 +49,40 @@ Runners:
   ours-gpu       GRU.forwardGPU, GPU-resident, timed to onSubmittedWorkDone (S: stepGPU)
   ours-ra0       GRU.forward with resetAfter false (the like-for-like baseline of tfjs)
   ours-gpu:NAME  every entry of GRU.schedules, and weightFormat f16 / int8 (when GRU.create takes them)
+  ours-wasm      WasmGRU.forward on 1 thread (S: createState + stepSync)
+  ours-wasm:threads=N
+                 the same on N threads, N = every thread of the host (navigator.hardwareConcurrency;
+                 --node: os.availableParallelism()); absent where N = 1
+  ours-wasm-ra0, ours-wasm-ra0:threads=N
+                 WasmGRU with resetAfter false (the like-for-like baseline of tfjs-wasm)
+  ours-auto      createGRU with backend 'auto' and this device: the backend it picked and why are in
+                 the cell's message; its ratio is to the fastest of ours and ours-wasm (1 or N threads)
   reference      gruReference, the CPU reference (its check validates ours)
-  ort-webgpu     onnxruntime-web/webgpu, 'webgpu' EP        ort-wasm     the same build, 'wasm' EP
-  tfjs-webgpu    tf.layers.gru, 'webgpu' backend           tfjs-wasm    'wasm' backend
-  (tfjs has no resetAfter: true; it runs resetAfter false and is compared with ours-ra0)
+  ort-webgpu     onnxruntime-web/webgpu, 'webgpu' EP
+  ort-wasm       the same build, 'wasm' EP, env.wasm.numThreads = 1   ort-wasm:threads=N: = N
+  tfjs-webgpu    tf.layers.gru, 'webgpu' backend
+  tfjs-wasm      'wasm' backend, setThreadsCount(1)                    tfjs-wasm:threads=N: (N)
+  (tfjs has no resetAfter: true; it runs resetAfter false and is compared with ours-ra0, and its
+  wasm runners with ours-wasm-ra0 at the same thread count; ORT's wasm runners with ours-wasm)
 
 Options:
   --quick              fewer repetitions and a tighter cap on slow peers; leaves out G (under 3 min here)
   --configs=A,B,...    only these configs
-  --runners=ours,...   only these runners; a name also selects its variants (ours → ours-gpu:…)
+  --runners=ours,...   only these runners; a name also selects its variants (ours → ours-gpu:…,
+                       ours-wasm…; ort-wasm → ort-wasm:threads=N); ort-wasm:threads=2 only itself
   --adapter=swiftshader|hardware
                        browser: SwiftShader (default; CPU Vulkan, works without a GPU) or the
                        machine's GPU (drops the SwiftShader flags). --node: 'cpu' or 'hardware'
                        adapter of webgpu-gru/node (default there: hardware, else the CPU fallback)
-  --node               Node form: ours and the reference on Dawn (webgpu-gru/node), no browser,
-                       no peers; works offline on a Linux box with an NVIDIA GPU
+  --node               Node form: ours on Dawn (webgpu-gru/node) and on wasm (worker_threads), and
+                       the reference; no browser, no peers; works offline on a Linux box with an
+                       NVIDIA GPU. Node 20 runs relaxed SIMD (ours and the peak) only with
+                       \`node --experimental-wasm-relaxed-simd bench/run.mjs --node\`
   --save-baseline      also write bench/results/baseline.json
   --max-forward-ms=N   skip a peer's or the reference's cell when its earlier configs predict one
                        forward over N ms (default 4000 with --quick, 45000 otherwise);
-                       our variants (ours-gpu:…) at a quarter of N; never ours, ours-gpu, ours-ra0
+                       our variants (ours-gpu:…) at a quarter of N; never ours, ours-gpu, ours-ra0,
+                       our wasm runners or ours-auto
   --target-s=N         the run's target length: those optional cells are also skipped where they
                        would make the run longer (default 140 with --quick, 810 otherwise)
   --help               this text
@@ -176,12 +198,14 @@ function gitCommit() {
 /**
  * The page or the Node module, behind one interface.
  * @typedef {{ config: string, runner: string, status: string, message?: string, medianMs?: number, firstMs?: number,
- *   minMs?: number, reps?: number, gflops?: number, dispatches?: number, submits?: number, maxDiff?: number }} CellResult
- * @typedef {{ id: string, family: string, baseline: string | null, what: string }} RunnerDesc
+ *   minMs?: number, reps?: number, gflops?: number, dispatches?: number, submits?: number, maxDiff?: number,
+ *   threads?: number }} CellResult
+ * @typedef {{ id: string, family: string, baseline: string | readonly string[] | null, what: string }} RunnerDesc
  * @typedef {{ id: string, batch: number, steps: number, inputSize: number, hiddenSize: number, numLayers: number,
  *   direction: string, streaming: boolean, fullOnly: boolean, what: string }} ConfigDesc
  * @typedef {{ configs: ConfigDesc[], runners: RunnerDesc[], schedules: string[], counters: boolean } & Record<string, unknown>} Info
  * @typedef {{ info: Info, runCell(spec: { config: string, runner: string, timing: Timing }, timeoutMs: number): Promise<CellResult>,
+ *   peak(threads: number): Promise<import('./lib/peak.mjs').Peak>, peakWhere: string,
  *   extraMeta(): Promise<Record<string, unknown>>, close(): Promise<void> }} Target
  */
 
@@ -240,6 +264,9 @@ async function browserTarget(opts) {
           return { config: spec.config, runner: spec.runner, status: 'timeout', message: String(error) };
         }
       },
+      // In the page, where the CPU runners run: its engine may have instructions Node's lacks.
+      peak: (threads) => page.evaluate((t) => window.__bench.peak(t), threads),
+      peakWhere: `in the page, ${browserVersion}`,
       async extraMeta() {
         const peers = await page.evaluate(() => window.__bench.peerInfo()).catch(() => ({}));
         return { host: 'browser', browser: browserVersion, chromiumArgs: c.args, chromiumPath: c.executablePath, peers };
@@ -274,11 +301,13 @@ async function nodeTarget(opts) {
     const adapter = opts.adapter === 'hardware' ? 'hardware' : opts.adapter === 'swiftshader' || opts.adapter === 'cpu' ? 'cpu' : 'auto';
     const bench = await mod.createNodeBench(adapter);
     const info = /** @type {Info} */ (bench.info);
-    console.log(`node ${process.version}: ${info.adapter}`);
+    console.log(`node ${process.version}: ${info.adapter}; ${info.hardwareConcurrency} threads for the wasm runners`);
     return {
       info,
       // Node has one thread for both the driver and the work: a cell cannot be interrupted.
       runCell: (spec) => bench.runCell(spec),
+      peak: (threads) => measurePeak(threads),
+      peakWhere: `Node ${process.version}${process.execArgv.length ? ` ${process.execArgv.join(' ')}` : ''}`,
       extraMeta: async () => ({ host: 'node', node: process.version }),
       async close() {
         bench.close();
@@ -289,15 +318,6 @@ async function nodeTarget(opts) {
     await server.close();
     throw error;
   }
-}
-
-/**
- * @param {string[] | null} filter
- * @param {string} id
- */
-function selected(filter, id) {
-  if (!filter) return true;
-  return filter.some((f) => id === f || id.startsWith(`${f}-`) || id.startsWith(`${f}:`));
 }
 
 /** @param {number} flops */
@@ -319,9 +339,10 @@ function flopsOf(c) {
 /**
  * @param {CellResult} r
  * @param {number} elapsedMs
+ * @param {Record<string, unknown>} meta  where the peak is (`peak`), for a CPU runner's fraction of it
  */
-function cellLine(r, elapsedMs) {
-  const head = `  ${r.config}  ${r.runner.padEnd(20)}`;
+function cellLine(r, elapsedMs, meta) {
+  const head = `  ${r.config}  ${r.runner.padEnd(24)}`;
   const tail = `[${secs(elapsedMs).padStart(7)}]`;
   if (r.status !== 'ok') {
     const extra = r.maxDiff !== undefined ? ` (first ${fmtMs(r.firstMs ?? NaN)} ms)` : '';
@@ -335,8 +356,9 @@ function cellLine(r, elapsedMs) {
     `${fmtGflops(r.gflops ?? 0).padStart(8)} GFLOP/s`,
     r.dispatches === undefined ? '' : `disp ${String(r.dispatches).padStart(5)} sub ${String(r.submits).padStart(3)}`,
     r.maxDiff === undefined ? '' : `Δ ${r.maxDiff.toExponential(1)}`,
+    peakFraction(meta, r) === undefined ? '' : `${fmtFraction(/** @type {number} */ (peakFraction(meta, r)))} of peak`,
   ];
-  return `${head} ${parts.filter(Boolean).join('  ')}  ${tail}`;
+  return `${head} ${parts.filter(Boolean).join('  ')}  ${tail}${r.message ? `  ${r.message}` : ''}`;
 }
 
 /**
@@ -415,12 +437,24 @@ async function main() {
     console.log(`timing: warm median of up to ${timing.maxReps} reps (at least ${timing.minReps}) within ${secs(timing.budgetMs)} per cell; ` +
       `peers and the reference skipped where a forward is predicted over ${secs(maxForwardMs)} (our variants: ${secs(maxForwardMs / 4)}), ` +
       `or where they would take the run past ${secs(targetMs)}`);
+    // The peak first, while nothing else runs: at 1 thread and at every thread of the host.
+    const allThreads = Number(info.hardwareConcurrency) || 1;
+    /** @type {import('./report.mjs').PeakRecord} */
+    let peak;
+    try {
+      const at = [await target.peak(1), ...(allThreads > 1 ? [await target.peak(allThreads)] : [])];
+      peak = { where: target.peakWhere, at };
+      for (const p of at) console.log(`peak f32 SIMD (WebAssembly, ${target.peakWhere}): ${describePeak(p)}`);
+    } catch (error) {
+      peak = { where: target.peakWhere, error: error instanceof Error ? error.message : String(error) };
+      console.log(peakLine({ peak }));
+    }
     /**
      * Predictions of a runner's time per forward, to skip the cells that would blow the time
      * limit (the cap). A forward is modelled as a·(sequential steps) + b·FLOPs, a, b ≥ 0, fitted to
      * the runner's earlier configs (see fitPredict).
-     * Our variants (ours-gpu:…) are predicted from their smallest ratio to ours-gpu so far times
-     * ours-gpu's time in this config, when that is larger.
+     * Our GPU variants (ours-gpu:…) are predicted from their smallest ratio to ours-gpu so far
+     * times ours-gpu's time in this config, when that is larger.
      * @type {Map<string, { t: number, s: number, f: number }[]>}
      */
     const seen = new Map();
@@ -429,12 +463,12 @@ async function main() {
     /** @param {RunnerDesc} r @param {string} config @param {number} s @param {number} f */
     const predict = (r, config, s, f) => {
       const own = fitPredict(seen.get(r.id) ?? [], s, f, quick);
-      if (!r.id.includes(':')) return own;
-      const base = results.find((x) => x.config === config && x.runner === r.baseline && x.status === 'ok');
+      if (!isOurVariant(r)) return own;
+      const base = baselineCell(results, r, config);
       const ratio = bestRatio.get(r.id);
       return Math.max(own, base?.medianMs !== undefined && ratio !== undefined ? base.medianMs * ratio : 0);
     };
-    const mainRunners = runners.filter((r) => r.family === 'ours' && !r.id.includes(':'));
+    const mainRunners = runners.filter((r) => !isOptional(r));
     /**
      * Predicted time of the main runners' cells (first + one warm forward) in `rest`, optimistic
      * (a cautious guess from the first small configs would keep most of the run for the last ones).
@@ -456,9 +490,10 @@ async function main() {
         /** @type {CellResult} */
         let result;
         const predicted = predict(r, c.id, steps, f);
-        // Our three main runners always run; our variants, the reference and the peers may be skipped.
-        const optional = r.family !== 'ours' || r.id.includes(':');
-        const cap = r.id.includes(':') ? maxForwardMs / 4 : maxForwardMs;
+        // Our main runners (WebGPU, wasm, auto) always run; our GPU variants, the reference and the
+        // peers may be skipped.
+        const optional = isOptional(r);
+        const cap = isOurVariant(r) ? maxForwardMs / 4 : maxForwardMs;
         // A cell costs at least two forwards (the first and one warm); keep time for the main
         // runners of the configs still to come. Cells predicted under 1% of the target always run:
         // they barely move the total, and the reserve is a wild guess while only small configs ran.
@@ -478,12 +513,12 @@ async function main() {
         }
         const perForward = result.status === 'timeout' ? cellTimeoutMs : result.medianMs ?? result.firstMs;
         if (perForward !== undefined) seen.set(r.id, [...(seen.get(r.id) ?? []), { t: perForward, s: steps, f }]);
-        const base = results.find((x) => x.config === c.id && x.runner === r.baseline && x.status === 'ok');
+        const base = baselineCell(results, r, c.id);
         if (perForward !== undefined && base?.medianMs) {
           bestRatio.set(r.id, Math.min(bestRatio.get(r.id) ?? Infinity, perForward / base.medianMs));
         }
         results.push(result);
-        console.log(cellLine(result, performance.now() - tCell));
+        console.log(cellLine(result, performance.now() - tCell, { peak }));
       }
     }
     const durationS = (performance.now() - tStart) / 1000;
@@ -505,6 +540,7 @@ async function main() {
         limits: info.limits,
         crossOriginIsolated: info.crossOriginIsolated,
         hardwareConcurrency: info.hardwareConcurrency,
+        peak,
         userAgent: info.userAgent,
         schedules: info.schedules,
         timing,

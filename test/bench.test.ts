@@ -5,12 +5,18 @@
  *      encoder) reads the model back: op types, attributes, initializer shapes and bytes;
  *   3. onnxruntime-web's wasm backend in Node runs the model, and its output matches gruReference
  *      on the same weights (so the ONNX gate order z, r, h and linear_before_reset are right).
+ * And the pure pieces the driver and the reports lean on: runner names (bench/lib/names.mjs), the
+ * peak microbenchmark's module (bench/lib/peak.mjs: it does the chain steps its FLOP count
+ * claims), and the baselines and peak fractions of bench/report.mjs.
  */
 import { describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-web';
 import { gruReference } from '../src/index.js';
 import { gruOptions, makeData, maxAbsDiff, onnxModel, type BenchConfig } from '../bench/lib/configs.js';
+import { isOptional, isOurVariant, parseRunnerId, selected, withThreads } from '../bench/lib/names.mjs';
 import { ProtoWriter } from '../bench/lib/onnx.js';
+import { peakModuleBytes, peakOps, UNROLL } from '../bench/lib/peak.mjs';
+import { baselineCell, baselineName, derived, peakFraction, ratioOf } from '../bench/report.mjs';
 
 type Field = { wire: number; value: bigint | Uint8Array };
 type Fields = Map<number, Field[]>;
@@ -168,4 +174,94 @@ describe('bench/lib/onnx.ts protobuf encoder', () => {
       }
     }
   }, 20_000);
+});
+
+describe('bench/lib/names.mjs runner names', () => {
+  it('names thread variants and parses them back', () => {
+    expect(withThreads('ours-wasm', 1)).toBe('ours-wasm');
+    expect(withThreads('ort-wasm', 2)).toBe('ort-wasm:threads=2');
+    expect(() => withThreads('ours-wasm', 0)).toThrow(/ours-wasm.*positive integer.*got 0/);
+    expect(parseRunnerId('ours-wasm-ra0:threads=16')).toEqual({ base: 'ours-wasm-ra0', variant: 'threads=16', threads: 16 });
+    expect(parseRunnerId('ours-gpu:persistent-split')).toEqual({ base: 'ours-gpu', variant: 'persistent-split', threads: null });
+    expect(parseRunnerId('tfjs-wasm')).toEqual({ base: 'tfjs-wasm', variant: null, threads: null });
+    expect(parseRunnerId('ours-wasm:threads=0').threads).toBeNull();
+  });
+
+  it('selects a name with its variants, and never skips our wasm runners', () => {
+    const ids = ['ours', 'ours-gpu', 'ours-gpu:int8', 'ours-wasm', 'ours-wasm:threads=2', 'ours-wasm-ra0', 'ours-auto', 'ort-wasm', 'ort-wasm:threads=2', 'ort-webgpu'];
+    expect(ids.filter((id) => selected(['ours-wasm'], id))).toEqual(['ours-wasm', 'ours-wasm:threads=2', 'ours-wasm-ra0']);
+    expect(ids.filter((id) => selected(['ort-wasm'], id))).toEqual(['ort-wasm', 'ort-wasm:threads=2']);
+    expect(ids.filter((id) => selected(['ort-wasm:threads=2'], id))).toEqual(['ort-wasm:threads=2']);
+    expect(ids.every((id) => selected(null, id))).toBe(true);
+    const family = (id: string) => (id.startsWith('ours') ? 'ours' : 'peer');
+    expect(ids.filter((id) => isOptional({ id, family: family(id) }))).toEqual(['ours-gpu:int8', 'ort-wasm', 'ort-wasm:threads=2', 'ort-webgpu']);
+    expect(ids.filter((id) => isOurVariant({ id, family: family(id) }))).toEqual(['ours-gpu:int8']);
+    expect(isOptional({ id: 'reference', family: 'reference' })).toBe(true);
+  });
+});
+
+describe('bench/lib/peak.mjs', () => {
+  // acc ← acc·m + m in float32, `steps` times per chain; the module returns lane 0 of the chains' sum.
+  const emulate = (chains: number, steps: number, fused: boolean) => {
+    const f = Math.fround;
+    const m = f(0.999);
+    const accs = Array.from({ length: chains }, (_, i) => f(1 + i / 64));
+    for (let s = 0; s < steps; s++) for (let i = 0; i < chains; i++) accs[i] = fused ? f(accs[i]! * m + m) : f(f(accs[i]! * m) + m);
+    return accs.reduce((a, b) => f(a + b));
+  };
+
+  it('assembles valid modules that do n × UNROLL steps of every chain', () => {
+    expect(peakOps()).toContain('mul-add');
+    for (const chains of [8, 14]) {
+      const run = new WebAssembly.Instance(new WebAssembly.Module(peakModuleBytes('mul-add', chains))).exports.run as (n: number) => number;
+      expect(run(0)).toBe(emulate(chains, 0, false));
+      expect(run(37)).toBe(emulate(chains, 37 * UNROLL, false));
+    }
+  });
+
+  it('runs relaxed_madd where the engine validates it (this suite passes --experimental-wasm-relaxed-simd)', () => {
+    expect(peakOps()).toEqual(['mul-add', 'relaxed-madd']);
+    const run = new WebAssembly.Instance(new WebAssembly.Module(peakModuleBytes('relaxed-madd', 12))).exports.run as (n: number) => number;
+    // Fused or not is the engine's choice: either rounding is right.
+    expect([emulate(12, 50 * UNROLL, true), emulate(12, 50 * UNROLL, false)]).toContain(run(50));
+  });
+});
+
+describe('bench/report.mjs baselines and peak fractions', () => {
+  const runners = [
+    { id: 'ours', family: 'ours', baseline: null, what: '' },
+    { id: 'ours-wasm', family: 'ours', baseline: 'ours', what: '' },
+    { id: 'ours-auto', family: 'ours', baseline: ['ours', 'ours-wasm'], what: '' },
+    { id: 'ort-wasm', family: 'peer', baseline: 'ours-wasm', what: '' },
+  ];
+  const results = [
+    { config: 'A', runner: 'ours', status: 'ok', medianMs: 10 },
+    { config: 'A', runner: 'ours-wasm', status: 'ok', medianMs: 0.5, gflops: 9.8, threads: 1 },
+    { config: 'A', runner: 'ours-auto', status: 'ok', medianMs: 0.6, gflops: 8.2, threads: 1 },
+    { config: 'A', runner: 'ort-wasm', status: 'ok', medianMs: 1, gflops: 4.9, threads: 2 },
+    { config: 'B', runner: 'ours', status: 'ok', medianMs: 100 },
+    { config: 'B', runner: 'ours-wasm', status: 'error' },
+    { config: 'B', runner: 'ours-auto', status: 'ok', medianMs: 50 },
+  ];
+  const byKey = new Map(results.map((r) => [`${r.config}/${r.runner}`, r]));
+  const meta = { peak: { where: 'test', at: [{ threads: 1, gflops: 49, op: 'relaxed-madd', ops: {}, roundMs: 40 }] } };
+
+  it('takes the fastest of a list that ran, and names it', () => {
+    expect(baselineName(runners[2]!)).toBe('best(ours, ours-wasm)');
+    expect(baselineCell(byKey, runners[2]!, 'A')?.runner).toBe('ours-wasm');
+    expect(baselineCell(results, runners[2]!, 'B')?.runner).toBe('ours');
+    expect(ratioOf(byKey, runners[2]!, 'A')).toBeCloseTo(1.2);
+    expect(ratioOf(byKey, runners[2]!, 'B')).toBeCloseTo(0.5);
+    expect(ratioOf(byKey, runners[0]!, 'A')).toBeUndefined();
+    expect(ratioOf(byKey, runners[3]!, 'A')).toBeCloseTo(2);
+  });
+
+  it('divides by the peak at the cell\'s thread count, and only there', () => {
+    expect(peakFraction(meta, results[1]!)).toBeCloseTo(0.2);
+    expect(peakFraction(meta, results[3]!)).toBeUndefined(); // no peak measured at 2 threads
+    expect(peakFraction(meta, results[0]!)).toBeUndefined(); // not a CPU runner
+    const d = derived({ meta, configs: [{ id: 'A' }, { id: 'B' }] as never, runners, results });
+    expect(d.ratios.find((r) => r.config === 'B' && r.runner === 'ours-auto')).toEqual({ config: 'B', runner: 'ours-auto', baseline: 'ours', ratio: 0.5 });
+    expect(d.ofPeak.map((x) => x.runner)).toEqual(['ours-wasm', 'ours-auto']);
+  });
 });

@@ -11,9 +11,14 @@
  *   warm    later forwards: median and min over up to maxReps, stopped early by budgetMs
  * Read-back is included wherever a runner returns a Float32Array; the GPU-resident forms
  * (`ours-gpu…`) are timed to `device.queue.onSubmittedWorkDone()`.
+ *
+ * Our CPU backend runs here too (`ours-wasm…`, WasmGRU, on 1 thread and on every thread of the
+ * host), and `ours-auto` (createGRU with backend 'auto' and the harness's device) reports which
+ * backend it picked and why: on a CPU adapter that is the wasm one.
  */
-import { GRU, GRUError, gruReference, type GRUOptions, type GRUWeights } from '../../src/index.js';
+import { createGRU, GRU, GRUError, gruReference, WasmGRU, type GRUOptions, type GRUWeights } from '../../src/index.js';
 import { CONFIGS, configById, flops, gruOptions, makeData, maxAbsDiff, numDirections, type BenchConfig, type BenchData } from './configs.js';
+import { withThreads } from './names.mjs';
 
 export type CellStatus = 'ok' | 'check-failed' | 'error' | 'unsupported' | 'skipped' | 'timeout';
 
@@ -52,6 +57,8 @@ export interface CellResult {
   maxDiff?: number;
   tolerance?: number;
   checkedAgainst?: string;
+  /** CPU threads the runner ran on (the wasm runners; for a peer, what it reports after setup). */
+  threads?: number;
 }
 
 export type RunnerFamily = 'ours' | 'reference' | 'peer';
@@ -59,8 +66,11 @@ export type RunnerFamily = 'ours' | 'reference' | 'peer';
 export interface RunnerDesc {
   id: string;
   family: RunnerFamily;
-  /** The runner whose time is the denominator of this one's ratio (and whose output it is checked against). */
-  baseline: string | null;
+  /**
+   * The runner whose time is the denominator of this one's ratio; a list: the fastest of them in
+   * each config (ours-auto against the best of ours and ours-wasm at either thread count).
+   */
+  baseline: string | readonly string[] | null;
   what: string;
 }
 
@@ -71,6 +81,10 @@ export interface RunnerInstance {
   /** The output of the last run, [T, B, D·H] (S: [B, H]); may read back from the GPU. */
   output(): Promise<Float32Array>;
   dispose(): Promise<void> | void;
+  /** CPU threads it runs on, where that is a setting (the wasm runners). */
+  threads?: number;
+  /** A remark for the cell's message (ours-auto: the backend it picked and why). */
+  note?: string;
 }
 
 export interface RunnerDef extends RunnerDesc {
@@ -210,35 +224,35 @@ async function readBuffer(device: GPUDevice, buffer: GPUBuffer, bytes: number): 
 }
 
 /** Our array API: GRU.forward, or for S createState + step; read-back included. */
-function oursArrays(ctx: ConfigContext, options: GRUOptions, weights: GRUWeights[], keepAs: boolean | null): Promise<RunnerInstance> {
-  return (async () => {
-    const c = ctx.config;
-    const gru = await GRU.create(ctx.device, options, weights);
-    let last: Float32Array | undefined;
-    if (c.streaming) {
-      const state = gru.createState(c.batch);
-      return {
-        async run() {
-          last = await gru.step(ctx.input, state);
-        },
-        async output() {
-          if (keepAs !== null) ctx.setExpected(keepAs, last!);
-          return last!;
-        },
-        dispose: () => gru.destroy(),
-      };
-    }
+async function oursArrays(ctx: ConfigContext, options: GRUOptions, weights: GRUWeights[], keepAs: boolean | null): Promise<RunnerInstance> {
+  return oursArraysOf(ctx, await GRU.create(ctx.device, options, weights), keepAs);
+}
+
+/** The same on a GRU made by the caller (GRU.create, or createGRU where it picked WebGPU). */
+function oursArraysOf(ctx: ConfigContext, gru: GRU, keepAs: boolean | null): RunnerInstance {
+  const c = ctx.config;
+  let last: Float32Array | undefined;
+  const output = async () => {
+    if (keepAs !== null) ctx.setExpected(keepAs, last!);
+    return last!;
+  };
+  if (c.streaming) {
+    const state = gru.createState(c.batch);
     return {
       async run() {
-        last = (await gru.forward(ctx.input, { steps: c.steps, batch: c.batch })).output;
+        last = await gru.step(ctx.input, state);
       },
-      async output() {
-        if (keepAs !== null) ctx.setExpected(keepAs, last!);
-        return last!;
-      },
+      output,
       dispose: () => gru.destroy(),
     };
-  })();
+  }
+  return {
+    async run() {
+      last = (await gru.forward(ctx.input, { steps: c.steps, batch: c.batch })).output;
+    },
+    output,
+    dispose: () => gru.destroy(),
+  };
 }
 
 /** Our GPU-buffer API: forwardGPU (S: stepGPU) into buffers made once, timed to onSubmittedWorkDone. */
@@ -284,8 +298,56 @@ async function oursGPU(ctx: ConfigContext, options: GRUOptions): Promise<RunnerI
   };
 }
 
-/** The runners of ours and of the reference; the schedules and weight formats this build offers. */
-export function ourRunners(): RunnerDef[] {
+/**
+ * Our CPU backend: WasmGRU.forward (S: createState + stepSync into an array made once). `gru` is
+ * made by the caller (WasmGRU.create, or createGRU where it picked the wasm backend).
+ */
+function oursWasm(ctx: ConfigContext, gru: WasmGRU): RunnerInstance {
+  const c = ctx.config;
+  let last: Float32Array | undefined;
+  const note = `${gru.simd === 'relaxed' ? 'relaxed SIMD' : 'SIMD128'}, ${gru.threads} thread${gru.threads > 1 ? 's' : ''}`;
+  const output = async () => last!;
+  if (c.streaming) {
+    const state = gru.createState(c.batch);
+    const out = new Float32Array(c.batch * c.hiddenSize);
+    return {
+      async run() {
+        last = gru.stepSync(ctx.input, state, out);
+      },
+      output,
+      dispose: () => gru.destroy(),
+      threads: gru.threads,
+      note,
+    };
+  }
+  return {
+    async run() {
+      last = (await gru.forward(ctx.input, { steps: c.steps, batch: c.batch })).output;
+    },
+    output,
+    dispose: () => gru.destroy(),
+    threads: gru.threads,
+    note,
+  };
+}
+
+/** createGRU with backend 'auto' and the harness's device; the cell's message says what it picked and why. */
+async function oursAuto(ctx: ConfigContext): Promise<RunnerInstance> {
+  const gru = await createGRU(ctx.options(true), ctx.data.weights, { backend: 'auto', device: ctx.device });
+  const note = `picked ${gru.backend}: ${gru.reason}`;
+  if (gru instanceof WasmGRU) {
+    const instance = oursWasm(ctx, gru);
+    return { ...instance, note: `${note} (${instance.note})` };
+  }
+  return { ...oursArraysOf(ctx, gru, null), note };
+}
+
+/**
+ * The runners of ours and of the reference; the schedules and weight formats this build offers.
+ * `threads`: every thread of the host (navigator.hardwareConcurrency, os.availableParallelism()),
+ * for the wasm runners' second thread count (none when it is 1).
+ */
+export function ourRunners(threads: number): RunnerDef[] {
   const defs: RunnerDef[] = [
     {
       id: 'ours',
@@ -312,6 +374,38 @@ export function ourRunners(): RunnerDef[] {
       create: (ctx) => oursArrays(ctx, ctx.options(false), ctx.data.weights, false),
     },
   ];
+  // Our CPU backend on 1 thread and on every thread; ORT's and tfjs' wasm runners are compared
+  // with these at equal thread counts (tfjs with the resetAfter false ones).
+  const counts = threads > 1 ? [1, threads] : [1];
+  for (const t of counts) {
+    defs.push({
+      id: withThreads('ours-wasm', t),
+      family: 'ours',
+      baseline: t === 1 ? 'ours' : 'ours-wasm',
+      what: `WasmGRU.forward on ${t} thread${t > 1 ? 's' : ''} (S: createState + stepSync, on the calling thread)`,
+      check: { resetAfter: true, tolerance: DEFAULT_TOLERANCE },
+      create: async (ctx) => oursWasm(ctx, await WasmGRU.create(ctx.options(true), ctx.data.weights, { threads: t })),
+    });
+  }
+  for (const t of counts) {
+    defs.push({
+      id: withThreads('ours-wasm-ra0', t),
+      family: 'ours',
+      baseline: null,
+      what: `WasmGRU.forward with resetAfter false on ${t} thread${t > 1 ? 's' : ''}: the like-for-like baseline of tfjs-wasm`,
+      check: { resetAfter: false, tolerance: DEFAULT_TOLERANCE },
+      create: async (ctx) => oursWasm(ctx, await WasmGRU.create(ctx.options(false), ctx.data.weights, { threads: t })),
+    });
+  }
+  defs.push({
+    id: 'ours-auto',
+    family: 'ours',
+    // What 'auto' could have picked: WebGPU, or the wasm backend at either thread count.
+    baseline: ['ours', ...counts.map((t) => withThreads('ours-wasm', t))],
+    what: "createGRU with backend 'auto' and this device: the backend it picks, and why, in the cell's message",
+    check: { resetAfter: true, tolerance: DEFAULT_TOLERANCE },
+    create: (ctx) => oursAuto(ctx),
+  });
   for (const schedule of ourSchedules()) {
     defs.push({
       id: `ours-gpu:${schedule}`,
@@ -411,6 +505,8 @@ export function createHarness(device: GPUDevice, runners: readonly RunnerDef[]):
       return { ...base, status: error instanceof GRUError ? 'unsupported' : 'error', message: message(error) };
     }
     const result: CellResult = { ...base, setupMs: now() - t0 };
+    if (instance.threads !== undefined) result.threads = instance.threads;
+    if (instance.note !== undefined) result.message = instance.note;
     try {
       await instance.run();
       result.firstMs = now() - t0;
@@ -421,7 +517,7 @@ export function createHarness(device: GPUDevice, runners: readonly RunnerDef[]):
         result.tolerance = def.check.tolerance;
         result.checkedAgainst = expected.source;
         if (!(result.maxDiff <= def.check.tolerance)) {
-          const what = `max |diff| ${result.maxDiff.toExponential(2)} > ${def.check.tolerance} against ${result.checkedAgainst}`;
+          const what = `max |diff| ${result.maxDiff.toExponential(2)} > ${def.check.tolerance} against ${result.checkedAgainst}${result.message ? ` (${result.message})` : ''}`;
           // The reference is the ground truth: there, the one that is wrong is ours.
           const blame = def.family === 'reference' ? ` — OURS IS WRONG here (${result.checkedAgainst} disagrees with the CPU reference)` : '';
           return { ...result, status: 'check-failed', message: `${what}${blame}` };
@@ -452,7 +548,7 @@ export function createHarness(device: GPUDevice, runners: readonly RunnerDef[]):
       result.status = 'ok';
       return result;
     } catch (error) {
-      return { ...result, status: 'error', message: message(error) };
+      return { ...result, status: 'error', message: result.message ? `${message(error)} (${result.message})` : message(error) };
     } finally {
       try {
         await instance.dispose();

@@ -1,13 +1,15 @@
 /**
  * The page half of the browser benchmark. bench/run.mjs serves it from a Vite dev server (with
  * COOP/COEP headers, so that the peers' wasm threads work) and opens it in headless Chromium; it
- * opens our WebGPU device and exposes `window.__bench`, through which run.mjs runs one cell at a time.
+ * opens our WebGPU device and exposes `window.__bench`, through which run.mjs runs one cell at a time
+ * and measures the peak f32 SIMD throughput WebAssembly gets here (bench/lib/peak.mjs) once per run.
  *
  * The dispatch/submit counters are installed before anything (ours or a peer) touches WebGPU.
  */
 import { createHarness, installCounters, ourRunners, type CellResult, type CellSpec, type HarnessInfo } from '../lib/harness.js';
 import { peerInfo, peerRunners, type PeerInfo } from './peers.js';
 import { RAISED_LIMITS, requestDeviceWithAdapterLimits } from '../../src/device.js';
+import { measurePeak, type Peak } from '../lib/peak.mjs';
 
 installCounters();
 
@@ -24,6 +26,8 @@ export interface BenchPage {
   ready: Promise<PageInfo>;
   runCell(spec: CellSpec): Promise<CellResult>;
   peerInfo(): PeerInfo;
+  /** The peak at `threads` threads (1: this page's main thread; more: that many Web Workers). */
+  peak(threads: number): Promise<Peak>;
 }
 
 declare global {
@@ -41,7 +45,9 @@ async function init(): Promise<{ info: PageInfo; harness: ReturnType<typeof crea
   const device = await requestDeviceWithAdapterLimits(adapter, { label: 'bench (ours)', features: WANTED_FEATURES });
   device.addEventListener('uncapturederror', (ev) => console.error(`our device: ${(ev as GPUUncapturedErrorEvent).error.message}`));
   void device.lost.then((i) => console.error(`our device lost (${i.reason}): ${i.message}`));
-  const harness = createHarness(device, [...ourRunners(), ...peerRunners()]);
+  // The `…:threads=N` runners (ours and the peers' wasm builds) use every thread the page reports.
+  const threads = Math.max(1, navigator.hardwareConcurrency || 1);
+  const harness = createHarness(device, [...ourRunners(threads), ...peerRunners(threads)]);
   const limits: Record<string, number> = {};
   for (const key of RAISED_LIMITS) limits[key] = device.limits[key];
   const a = adapter.info;
@@ -66,4 +72,5 @@ window.__bench = {
   ready: started.then((s) => s.info),
   runCell: async (spec) => (await started).harness.runCell(spec),
   peerInfo: () => ({ ...peerInfo }),
+  peak: (threads) => measurePeak(threads),
 };

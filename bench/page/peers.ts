@@ -8,69 +8,90 @@
  * the package's `onnxruntime-web-use-extern-wasm` condition; its .mjs/.wasm glue comes from the same
  * folder (`env.wasm.wasmPaths`), also for its worker threads. The default `onnxruntime-web` build
  * has no WebGPU GRU and would run the node on wasm with 0 dispatches (see /work/shared/ENV.md).
+ * ORT reads `env.wasm.numThreads` once, when its wasm module starts, so each thread count gets an
+ * instance of its own: the same file imported under another URL (`?threads=N`) is another module,
+ * with its own env and wasm. `ort-webgpu` and `ort-wasm:threads=N` share the all-threads instance.
  *
  * tfjs is pre-bundled by Vite (its CommonJS dependencies need it); its wasm binaries come from
- * /__peers/tfjs-wasm/. tf.layers.gru rejects resetAfter: true, so it runs resetAfter false with the
- * sigmoid recurrent activation (its default is hardSigmoid), built with zero initializers (its
- * default ones queue minutes of SwiftShader work) and then given our weights; it is checked against
- * and compared with our GRU with resetAfter false.
+ * /__peers/tfjs-wasm/. Its wasm backend reads the thread count (`setThreadsCount`) when the backend
+ * is made, once, and its kernels keep module-level handles into that one backend's wasm, so two
+ * cannot live side by side: a cell whose thread count differs from the live backend's removes it
+ * and registers its factory again (before the cell's clock starts); the cell records what
+ * `getThreadsCount()` then says. tf.layers.gru rejects resetAfter: true, so it runs resetAfter
+ * false with the sigmoid recurrent activation (its default is hardSigmoid), built with zero
+ * initializers (its default ones queue minutes of SwiftShader work) and then given our weights; it
+ * is checked against and compared with our GRU with resetAfter false (ours-ra0; the wasm backend
+ * with ours-wasm-ra0 at the same thread count).
  */
 import type * as Ort from 'onnxruntime-web';
 import { kerasCellWeights, numDirections, onnxModel, swap01 } from '../lib/configs.js';
 import { DEFAULT_TOLERANCE, type ConfigContext, type RunnerDef, type RunnerInstance } from '../lib/harness.js';
+import { withThreads } from '../lib/names.mjs';
 
 type OrtModule = typeof Ort;
 
 export interface PeerInfo {
   ortVersion?: string;
-  /** env.wasm.numThreads as set (ORT's wasm EP, and the CPU parts of its webgpu EP). */
-  ortWasmThreads?: number;
+  /** Per ORT instance, the thread count asked → env.wasm.numThreads once its wasm started. */
+  ortWasmThreads?: Record<string, number>;
   tfjsVersion?: string;
-  /** What setThreadsCount asked of tfjs' wasm backend, and what its getThreadsCount() then said. */
-  tfjsWasmThreadsAsked?: number;
-  tfjsWasmThreads?: number;
+  /** Per thread count asked of tfjs' wasm backend (setThreadsCount), what getThreadsCount() then said. */
+  tfjsWasmThreads?: Record<string, number>;
   tfjsWasmBuild?: string;
 }
 
 export const peerInfo: PeerInfo = {};
 
-let ortPromise: Promise<OrtModule> | undefined;
+const ortInstances = new Map<number, Promise<OrtModule>>();
 
-function loadOrt(): Promise<OrtModule> {
-  ortPromise ??= (async () => {
-    const url = '/__peers/ort/ort.webgpu.min.mjs';
-    const ort = (await import(/* @vite-ignore */ url)) as OrtModule;
-    ort.env.wasm.wasmPaths = '/__peers/ort/';
-    // ORT's default is half the cores (1 on a 2-core machine); give it every core it can use.
-    const threads = globalThis.crossOriginIsolated ? Math.max(1, navigator.hardwareConcurrency || 1) : 1;
-    ort.env.wasm.numThreads = threads;
-    ort.env.logLevel = 'error';
-    peerInfo.ortVersion = ort.env.versions?.web ?? 'unknown';
-    peerInfo.ortWasmThreads = threads;
-    return ort;
-  })();
-  return ortPromise;
+/** The ORT instance whose wasm runs on `threads` threads (one module instance per count: see above). */
+function loadOrt(threads: number): Promise<OrtModule> {
+  let p = ortInstances.get(threads);
+  if (!p) {
+    p = (async () => {
+      const url = `/__peers/ort/ort.webgpu.min.mjs?threads=${threads}`;
+      const ort = (await import(/* @vite-ignore */ url)) as OrtModule;
+      ort.env.wasm.wasmPaths = '/__peers/ort/';
+      ort.env.wasm.numThreads = threads;
+      ort.env.logLevel = 'error';
+      peerInfo.ortVersion = ort.env.versions?.web ?? 'unknown';
+      return ort;
+    })();
+    ortInstances.set(threads, p);
+  }
+  return p;
 }
 
-function ortRunner(ep: 'webgpu' | 'wasm'): RunnerDef {
+/**
+ * ORT on `ep`, on the instance of `threads` threads: the wasm EP is compared with ours-wasm at the
+ * same count; the webgpu EP is given the all-threads instance (for its CPU-side work).
+ */
+function ortRunner(ep: 'webgpu' | 'wasm', threads: number): RunnerDef {
   return {
-    id: `ort-${ep}`,
+    id: ep === 'webgpu' ? 'ort-webgpu' : withThreads('ort-wasm', threads),
     family: 'peer',
-    baseline: 'ours',
-    what: `onnxruntime-web (webgpu build) on the '${ep}' execution provider; ONNX GRU, linear_before_reset=1`,
+    baseline: ep === 'webgpu' ? 'ours' : withThreads('ours-wasm', threads),
+    what:
+      `onnxruntime-web (webgpu build) on the '${ep}' execution provider; ONNX GRU, linear_before_reset=1` +
+      (ep === 'wasm' ? `; env.wasm.numThreads = ${threads}` : ''),
     check: { resetAfter: true, tolerance: DEFAULT_TOLERANCE },
     prepare(ctx: ConfigContext) {
       return onnxModel(ctx.config, ctx.data.weights);
     },
     async create(ctx, prepared): Promise<RunnerInstance> {
-      const ort = await loadOrt();
+      const ort = await loadOrt(threads);
       const c = ctx.config;
       const session = await ort.InferenceSession.create(prepared as Uint8Array, {
         executionProviders: [ep],
         graphOptimizationLevel: 'all',
       });
+      // ORT falls back to 1 thread where shared memory is missing (a page that is not cross-origin
+      // isolated); what it runs on is what env.wasm.numThreads says once its wasm has started.
+      const actual = ort.env.wasm.numThreads ?? threads;
+      peerInfo.ortWasmThreads = { ...peerInfo.ortWasmThreads, [threads]: actual };
       let last: Float32Array | undefined;
       return {
+        ...(ep === 'wasm' ? { threads: actual } : {}),
         async run() {
           const x = new ort.Tensor('float32', ctx.input, [c.steps, c.batch, c.inputSize]);
           const { Y } = await session.run({ X: x });
@@ -89,50 +110,65 @@ type Tf = typeof import('@tensorflow/tfjs-core');
 type Tfl = typeof import('@tensorflow/tfjs-layers');
 
 let tfPromise: Promise<{ tf: Tf; tfl: Tfl }> | undefined;
-const backendReady = new Map<string, Promise<void>>();
+let webgpuReady: Promise<unknown> | undefined;
+let tfWasm: Promise<typeof import('@tensorflow/tfjs-backend-wasm')> | undefined;
+/** The thread count the live wasm backend was made with (undefined: not made yet). */
+let wasmThreadsAsked: number | undefined;
 
-async function loadTf(backend: 'webgpu' | 'wasm'): Promise<{ tf: Tf; tfl: Tfl }> {
+/**
+ * tfjs on `backend`; for 'wasm', a backend made with setThreadsCount(threads) (made again when the
+ * live one was made with another count). Returns the thread count the wasm backend reports.
+ */
+async function loadTf(backend: 'webgpu' | 'wasm', threads = 1): Promise<{ tf: Tf; tfl: Tfl; wasmThreads?: number }> {
   tfPromise ??= (async () => {
     const [tf, tfl] = await Promise.all([import('@tensorflow/tfjs-core'), import('@tensorflow/tfjs-layers')]);
     peerInfo.tfjsVersion = tf.version_core;
     return { tf, tfl };
   })();
   const m = await tfPromise;
-  let ready = backendReady.get(backend);
-  if (!ready) {
-    ready = (async () => {
-      if (backend === 'webgpu') {
-        await import('@tensorflow/tfjs-backend-webgpu');
-      } else {
-        const wasm = await import('@tensorflow/tfjs-backend-wasm');
-        wasm.setWasmPaths('/__peers/tfjs-wasm/');
-        // Its default here is 1 thread even where threads work; ask for every core, as for ORT.
-        // (Here it still reports 1 after that, with the threaded-simd binary loaded.)
-        if (globalThis.crossOriginIsolated) {
-          peerInfo.tfjsWasmThreadsAsked = Math.max(1, navigator.hardwareConcurrency || 1);
-          wasm.setThreadsCount(peerInfo.tfjsWasmThreadsAsked);
-        }
-        if (!(await m.tf.setBackend('wasm'))) throw new Error("tf.setBackend('wasm') failed");
-        peerInfo.tfjsWasmThreads = wasm.getThreadsCount();
-        peerInfo.tfjsWasmBuild = m.tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT') ? 'threaded-simd available' : 'no wasm threads';
+  const tf = m.tf;
+  if (backend === 'webgpu') {
+    webgpuReady ??= import('@tensorflow/tfjs-backend-webgpu');
+    await webgpuReady;
+  } else {
+    tfWasm ??= import('@tensorflow/tfjs-backend-wasm').then((wasm) => {
+      wasm.setWasmPaths('/__peers/tfjs-wasm/');
+      return wasm;
+    });
+    const wasm = await tfWasm;
+    if (wasmThreadsAsked !== threads) {
+      if (wasmThreadsAsked !== undefined) {
+        const factory = tf.findBackendFactory('wasm');
+        if (!factory) throw new Error("tfjs: no factory registered for the 'wasm' backend, so it cannot be made again with another thread count");
+        tf.removeBackend('wasm');
+        tf.registerBackend('wasm', factory);
       }
-    })();
-    backendReady.set(backend, ready);
+      wasm.setThreadsCount(threads);
+      wasmThreadsAsked = undefined;
+      if (!(await tf.setBackend('wasm'))) throw new Error(`tf.setBackend('wasm') failed (after setThreadsCount(${threads}))`);
+      wasmThreadsAsked = threads;
+      peerInfo.tfjsWasmThreads = { ...peerInfo.tfjsWasmThreads, [threads]: wasm.getThreadsCount() };
+      peerInfo.tfjsWasmBuild = tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT') ? 'threaded-simd available' : 'no wasm threads';
+    }
   }
-  await ready;
-  if (m.tf.getBackend() !== backend && !(await m.tf.setBackend(backend))) throw new Error(`tf.setBackend('${backend}') failed`);
-  await m.tf.ready();
-  return m;
+  if (tf.getBackend() !== backend && !(await tf.setBackend(backend))) throw new Error(`tf.setBackend('${backend}') failed`);
+  await tf.ready();
+  return backend === 'wasm' ? { ...m, wasmThreads: (await tfWasm!).getThreadsCount() } : m;
 }
 
-function tfjsRunner(backend: 'webgpu' | 'wasm'): RunnerDef {
+/** tf.layers.gru on `backend`; 'wasm' at setThreadsCount(threads), compared with ours-wasm-ra0 at the same count. */
+function tfjsRunner(backend: 'webgpu' | 'wasm', threads = 1): RunnerDef {
   return {
-    id: `tfjs-${backend}`,
+    id: backend === 'webgpu' ? 'tfjs-webgpu' : withThreads('tfjs-wasm', threads),
     family: 'peer',
-    baseline: 'ours-ra0',
-    what: `TensorFlow.js tf.layers.gru on the '${backend}' backend (resetAfter false, recurrentActivation sigmoid)`,
+    baseline: backend === 'webgpu' ? 'ours-ra0' : withThreads('ours-wasm-ra0', threads),
+    what:
+      `TensorFlow.js tf.layers.gru on the '${backend}' backend (resetAfter false, recurrentActivation sigmoid)` +
+      (backend === 'wasm' ? `; setThreadsCount(${threads})` : ''),
     check: { resetAfter: false, tolerance: DEFAULT_TOLERANCE },
-    prepare(ctx: ConfigContext) {
+    async prepare(ctx: ConfigContext) {
+      // The backend first (for wasm, made with this cell's thread count): not part of the cell's setup.
+      await loadTf(backend, threads);
       const c = ctx.config;
       const D = numDirections(c);
       return {
@@ -144,7 +180,7 @@ function tfjsRunner(backend: 'webgpu' | 'wasm'): RunnerDef {
       };
     },
     async create(ctx, prepared): Promise<RunnerInstance> {
-      const { tf, tfl } = await loadTf(backend);
+      const { tf, tfl, wasmThreads } = await loadTf(backend, threads);
       const c = ctx.config;
       const p = prepared as { input: Float32Array; layers: ReturnType<typeof kerasCellWeights>[][] };
       const H = c.hiddenSize;
@@ -179,6 +215,7 @@ function tfjsRunner(backend: 'webgpu' | 'wasm'): RunnerDef {
       });
       let last: Float32Array | undefined;
       return {
+        ...(wasmThreads !== undefined ? { threads: wasmThreads } : {}),
         async run() {
           const x = tf.tensor3d(p.input, [c.batch, c.steps, c.inputSize]);
           const y = model.predict(x, { batchSize: c.batch }) as import('@tensorflow/tfjs-core').Tensor;
@@ -196,6 +233,16 @@ function tfjsRunner(backend: 'webgpu' | 'wasm'): RunnerDef {
   };
 }
 
-export function peerRunners(): RunnerDef[] {
-  return [ortRunner('webgpu'), ortRunner('wasm'), tfjsRunner('webgpu'), tfjsRunner('wasm')];
+/**
+ * The peers' runners; their CPU builds on 1 thread and on `threads` (every thread of the page: ORT's
+ * `ort-wasm:threads=N`, tfjs' `tfjs-wasm:threads=N`), compared with ours at equal thread counts.
+ */
+export function peerRunners(threads: number): RunnerDef[] {
+  const counts = threads > 1 ? [1, threads] : [1];
+  return [
+    ortRunner('webgpu', threads),
+    ...counts.map((t) => ortRunner('wasm', t)),
+    tfjsRunner('webgpu'),
+    ...counts.map((t) => tfjsRunner('wasm', t)),
+  ];
 }
