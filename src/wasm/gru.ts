@@ -365,8 +365,11 @@ export class WasmGRU {
       }
     };
     const result = (): GRUResult => {
-      const view = this.heap.f32();
-      return { output: view.slice(ws.output / F32, ws.output / F32 + T * B * D * H), hN };
+      // A new array filled by set(): TypedArray.slice() of a WebAssembly memory's buffer measured
+      // 8× slower (386 against 50 µs for 256 KB in Node 20), a quarter of config E's forward.
+      const output = new Float32Array(T * B * D * H);
+      output.set(this.heap.f32().subarray(ws.output / F32, ws.output / F32 + output.length));
+      return { output, hN };
     };
 
     if (!pool) {
@@ -501,7 +504,10 @@ export class WasmGRU {
 
   /** One timestep, as `GRU.step`: resolves to a new array [B, H]. */
   async step(x: Float32Array, state: WasmGRUState): Promise<Float32Array> {
-    return this.stepSync(x, state).slice();
+    const view = this.stepSync(x, state);
+    const out = new Float32Array(view.length);
+    out.set(view);
+    return out;
   }
 
   /** Frees this GRU's memory and workers, and ends its states. Idempotent. */
