@@ -14,22 +14,31 @@ import { stepMacs, WasmGRU, type WasmBackendOptions } from './wasm/gru.js';
 import { wasmSupport, type WasmSimd } from './wasm/kernels.js';
 import { hardwareThreads } from './wasm/pool.js';
 
+/** A backend: 'webgpu' is {@link GRU}, 'wasm' is {@link WasmGRU}. The `backend` field of a GRU says which it is. */
 export type BackendName = 'webgpu' | 'wasm';
 
+/** The third argument of {@link createGRU}: which backend, and what each backend runs on. */
 export interface CreateGRUOptions {
-  /** 'auto' (default) chooses (see `createGRU`); 'webgpu' and 'wasm' force one. */
+  /** 'auto' (default) chooses (see {@link createGRU}); 'webgpu' and 'wasm' force one. */
   backend?: BackendName | 'auto';
-  /** The device to run on for the WebGPU backend; default: one requested from `gpu`. Stays the caller's. */
+  /**
+   * The device to run on for the WebGPU backend; default: one requested from `gpu`. It stays the
+   * caller's: destroying the GRU leaves it alive.
+   */
   device?: GPUDevice;
-  /** Where to find an adapter when no device is given; default `navigator.gpu` (Node: `create()` of the `webgpu` package). */
+  /**
+   * Where to find an adapter when no device is given; default `navigator.gpu`. Node has none: pass
+   * `create([])` of the `webgpu` package, or a `device` (e.g. from `webgpu-gru/node`).
+   */
   gpu?: GPU;
   /**
-   * wasm backend: threads of a forward. Default: the machine's threads, at most 4, where shared
-   * memory is usable (Node, cross-origin-isolated pages), else 1. The workers start with the first
-   * forward large enough to split (`POOL_MIN_MACS`).
+   * wasm backend: threads of a forward, an integer in [1, 64] ({@link WasmBackendOptions.threads}).
+   * Default: the machine's threads, at most 4, where shared memory is usable (Node,
+   * cross-origin-isolated pages), else 1. The workers start with the first forward large enough
+   * to split ({@link POOL_MIN_MACS}).
    */
   threads?: number;
-  /** wasm backend: SIMD level (default 'auto'). */
+  /** wasm backend: SIMD level (default 'auto': relaxed SIMD where the engine validates it, else SIMD128). */
   simd?: WasmSimd | 'auto';
 }
 
@@ -71,13 +80,21 @@ async function onDevice(options: GRUOptions, weights: readonly GRUWeights[], dev
 
 /**
  * Creates a GRU on the backend that suits this device:
- * - `backend: 'wasm'`: `WasmGRU`; `backend: 'webgpu'`: `GRU` on `device`, or on a device
- *   requested from `gpu` (a GRUError when there is none);
+ * - `backend: 'wasm'`: {@link WasmGRU}; `backend: 'webgpu'`: {@link GRU} on `device`, or on a
+ *   device requested from `gpu`;
  * - 'auto' (default): WebGPU on a hardware adapter (the given device's, or `gpu`'s), unless the
- *   model's step is under `SMALL_MODEL_MACS`; the wasm backend when WebGPU is missing, no adapter
- *   is found, or the adapter runs on the CPU (there the wasm kernels are 15–80× faster on the
- *   same cores: bench/NOTES.md).
+ *   model's step is under {@link SMALL_MODEL_MACS}; the wasm backend when WebGPU is missing, no
+ *   adapter is found, or the adapter runs on the CPU (there the wasm kernels are 15–80× faster on
+ *   the same cores: bench/NOTES.md).
+ *
  * A device this function requested is destroyed with the GRU; a device passed in stays the caller's.
+ *
+ * @param options - the network, as for `GRU.create`.
+ * @param weights - one entry per (layer, direction), at index `layer · D + direction`.
+ * @param init - the backend and what it runs on; default `{}` ('auto').
+ * @returns the GRU, whose `backend` says which it is and `reason` why it was chosen.
+ * @throws a {@link GRUError} on bad options, weights or `init` (an unknown key included), and with
+ *   `backend: 'webgpu'` when there is no WebGPU (no `navigator.gpu`, `gpu` or `device`) or no adapter.
  */
 export async function createGRU(options: GRUOptions, weights: readonly GRUWeights[], init: CreateGRUOptions = {}): Promise<GRU | WasmGRU> {
   if (typeof init !== 'object' || init === null) fail('init', '{ backend?, device?, gpu?, threads?, simd? }', init);

@@ -1,9 +1,9 @@
 /**
- * A device with the adapter's own limits for what the kernels use, not the defaults: in
- * compatibility mode above all, the defaults (128 invocations, 4 storage buffers, 16 KiB of
- * workgroup memory) are far below what adapters offer, and the persistent schedule needs the
- * workgroup memory. Used by `webgpu-gru/node`, the browser tests and the benchmark page; any
- * device works with the library, this one just lets it choose the bigger kernels.
+ * The limits that {@link requestDeviceWithAdapterLimits} asks for at the adapter's own values
+ * instead of WebGPU's defaults: in compatibility mode above all, the defaults (128 invocations,
+ * 4 storage buffers, 16 KiB of workgroup memory) are far below what adapters offer, and the
+ * persistent schedule needs the workgroup memory. Any device works with the library; one with
+ * these limits raised lets it choose the bigger kernels.
  */
 export const RAISED_LIMITS = [
   'maxComputeWorkgroupStorageSize',
@@ -14,7 +14,15 @@ export const RAISED_LIMITS = [
   'maxStorageBuffersPerShaderStage',
 ] as const;
 
-/** Requests a device from `adapter` with RAISED_LIMITS at the adapter's values, and those of `features` it has. */
+/**
+ * Requests a device from `adapter` with every limit of {@link RAISED_LIMITS} at the adapter's
+ * value, and those of `features` the adapter has (the others are left out, not an error). Used by
+ * `webgpu-gru/node`, {@link createGRU}, the browser tests and the benchmark page.
+ *
+ * @param adapter - the adapter to request the device from.
+ * @param options - `label`: the device's label; `features`: features to enable where the adapter has them (default none).
+ * @returns what `adapter.requestDevice` gives, and rejects as it does.
+ */
 export function requestDeviceWithAdapterLimits(
   adapter: GPUAdapter,
   options: { label?: string; features?: readonly GPUFeatureName[] } = {},

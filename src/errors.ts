@@ -1,8 +1,12 @@
 /**
  * Every bad argument is reported as a GRUError whose message names the argument, what was
- * expected and what was given, so a caller never has to decode a WebGPU validation error.
+ * expected and what was given (`args.seqLengths[1]: expected a length in [0, steps = 5], got 6`),
+ * before any GPU work, so a caller never has to decode a WebGPU validation error. The importers
+ * throw it for a tensor of the wrong shape or dtype and for truncated or corrupt bytes. Its `name`
+ * is 'GRUError'.
  */
 export class GRUError extends Error {
+  /** @param message - what went wrong: the argument, the expectation and what was given. */
   constructor(message: string) {
     super(message);
     this.name = 'GRUError';
@@ -25,6 +29,7 @@ export function describe(value: unknown): string {
   return name && name !== 'Object' ? `a ${name}` : 'an object';
 }
 
+/** Throws the GRUError `${argument}: expected ${expected}, got ${describe(given)}`. */
 export function fail(argument: string, expected: string, given: unknown): never {
   throw new GRUError(`${argument}: expected ${expected}, got ${describe(given)}`);
 }

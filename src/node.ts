@@ -6,15 +6,21 @@
  * llvmpipe, a CPU implementation: on a GPU-less Debian machine it is the CPU adapter that runs
  * every kernel size stably (Chromium's SwiftShader ICD crashes Dawn in Node on large kernels, and
  * Debian's lavapipe is rejected by Dawn's Vulkan backend). The fallback is announced on stderr.
+ *
+ * @module webgpu-gru/node
  */
 import { isCpuAdapter, recordAdapter, recordedAdapter } from './adapter.js';
 import { requestDeviceWithAdapterLimits } from './device.js';
 import { GRUError } from './errors.js';
 
+/** The options of {@link requestDevice}. */
 export interface NodeDeviceOptions {
-  /** 'auto' (default): hardware, else the CPU fallback; 'hardware' throws without one; 'cpu' skips the search. */
+  /**
+   * Which adapter: 'auto' (default) the hardware adapter, else the CPU fallback (llvmpipe through
+   * OpenGL ES); 'hardware' throws a GRUError without one; 'cpu' goes straight to the fallback.
+   */
   adapter?: 'auto' | 'hardware' | 'cpu';
-  /** Do not announce the CPU fallback on stderr. */
+  /** Do not announce the CPU fallback on stderr (default false: 'auto' announces it; 'cpu' never does). */
   quiet?: boolean;
 }
 
@@ -49,7 +55,19 @@ async function device(gpu: GPU, adapter: GPUAdapter): Promise<GPUDevice> {
   return dev;
 }
 
-/** Requests a GPUDevice: hardware first, the CPU adapter (llvmpipe through OpenGL ES) otherwise. */
+/**
+ * Requests a GPUDevice from Dawn (the `webgpu` package, an optional peer dependency): hardware
+ * first, the CPU adapter (llvmpipe through OpenGL ES) otherwise, with the adapter's limits raised
+ * as {@link requestDeviceWithAdapterLimits} does. Installs Dawn's WebGPU globals (`GPUBufferUsage`
+ * and the rest) where `globalThis` lacks them, and sets `EGL_PLATFORM=surfaceless` for the
+ * fallback when it is unset.
+ *
+ * @param options - which adapter, and whether to announce the fallback; default `{}`.
+ * @returns the device; {@link adapterDescription} names its adapter.
+ * @throws a {@link GRUError} when the `webgpu` package cannot be loaded, `options.adapter` is not one
+ *   of its values, `adapter: 'hardware'` finds no hardware adapter, or no adapter at all is found
+ *   (then Mesa's EGL/GLES drivers are missing).
+ */
 export async function requestDevice(options: NodeDeviceOptions = {}): Promise<GPUDevice> {
   const choice = options.adapter ?? 'auto';
   if (!['auto', 'hardware', 'cpu'].includes(choice)) {
@@ -85,7 +103,10 @@ export async function requestDevice(options: NodeDeviceOptions = {}): Promise<GP
   return dev;
 }
 
-/** Which adapter a device from `requestDevice` runs on, in words. */
+/**
+ * Which adapter a device from {@link requestDevice} runs on, in words: its vendor, architecture,
+ * device and description, joined by ' / '; undefined for any other device.
+ */
 export function adapterDescription(device: GPUDevice): string | undefined {
   return recordedAdapter(device);
 }

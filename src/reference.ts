@@ -13,10 +13,14 @@ import type { GRUOptions, ResolvedActivation, ResolvedOptions } from './options.
 import { resolveOptions } from './options.js';
 import { gateBlocks, layerInputSize, validateWeights, type GRUWeights } from './weights.js';
 
+/** What a forward returns, as CPU arrays: `GRU.forward`, `WasmGRU.forward` and {@link gruReference}. */
 export interface GRUResult {
-  /** [T, B, D·H] ([B, T, D·H] if batchFirst): the last layer, directions concatenated. */
+  /**
+   * `[T, B, D·H]` (`[B, T, D·H]` if batchFirst): the last layer's h at every step, directions
+   * concatenated; 0 past a row's `seqLengths`.
+   */
   output: Float32Array;
-  /** [L·D, B, H]: each layer's and direction's last valid state. */
+  /** `[L·D, B, H]`: each layer's and direction's last valid state, at index `layer · D + direction`. */
   hN: Float32Array;
 }
 
@@ -48,7 +52,16 @@ export function activate(a: ResolvedActivation, x: number): number {
   }
 }
 
-/** Runs the GRU on the CPU. Same arguments and result as `GRU.forward`. */
+/**
+ * Runs the GRU on the CPU, accumulating in float64: the ground truth the GPU and WebAssembly
+ * kernels are tested against. Same options, weights, arguments, result and errors as `GRU.forward`.
+ *
+ * @param options - the network, as for `GRU.create`.
+ * @param weights - one entry per (layer, direction), at index `layer · D + direction`.
+ * @param input - `[T, B, I]` (`[B, T, I]` if batchFirst).
+ * @param args - `steps` T and `batch` B, and optionally `h0` and `seqLengths`.
+ * @throws a {@link GRUError} on bad options, weights, input or arguments.
+ */
 export function gruReference(options: GRUOptions, weights: readonly GRUWeights[], input: Float32Array, args: RunArgs): GRUResult {
   const o = resolveOptions(options);
   const w = validateWeights(o, weights);

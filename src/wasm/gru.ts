@@ -36,20 +36,31 @@ export function stepMacs(o: ResolvedOptions): number {
  */
 export const POOL_MIN_MACS = 1 << 23;
 
+/** The WebAssembly backend's own options: the third argument of `WasmGRU.create` and `createSync`. */
 export interface WasmBackendOptions {
   /**
-   * Threads a forward may use (default 1): the calling thread plus `threads − 1` workers, created
-   * with the GRU. Needs shared WebAssembly memory (Node, or a cross-origin-isolated page).
+   * Threads a forward may use, an integer in [1, 64] (default 1): the calling thread plus
+   * `threads − 1` workers, started by the first forward of at least `poolThreshold` multiply-adds.
+   * Over 1 needs shared WebAssembly memory (Node, or a cross-origin-isolated page): a GRUError
+   * where it is not usable.
    */
   threads?: number;
   /**
-   * With threads > 1: forwards of fewer multiply-adds than this run on the calling thread alone
-   * (default `POOL_MIN_MACS`; 0: every forward uses the pool).
+   * With threads > 1: forwards of fewer multiply-adds (steps × batch × the stack's multiply-adds
+   * per step) than this run on the calling thread alone (default {@link POOL_MIN_MACS}; 0: every
+   * forward uses the pool).
    */
   poolThreshold?: number;
-  /** Default 'auto': relaxed SIMD where the engine validates it, else SIMD128. */
+  /**
+   * The SIMD build: default 'auto', relaxed SIMD where the engine validates it, else SIMD128.
+   * 'relaxed' where the engine lacks it is a GRUError.
+   */
   simd?: WasmSimd | 'auto';
-  /** A module compiled from these kernels (e.g. passed to an AudioWorklet); default: the embedded build. */
+  /**
+   * The compiled kernels to instantiate, e.g. from {@link compileWasmKernels} on another thread and
+   * passed to an AudioWorklet; default: the embedded build of `simd`, compiled here (once per
+   * thread). {@link compileWasmKernels} gives the single-thread build: pass it with `threads: 1`.
+   */
   module?: WebAssembly.Module;
 }
 
@@ -112,14 +123,22 @@ interface Workspace {
   cfg: number[];
 }
 
+/**
+ * A GRU on the CPU, in WebAssembly SIMD: the same options, weights, arguments, results and
+ * {@link GRUError}s as the WebGPU {@link GRU}, plus synchronous `createSync`, `forwardSync` and
+ * `stepSync` for workers, worklets and Node. Made by `create`, `createSync` or {@link createGRU};
+ * `destroy` frees its memory and workers.
+ */
 export class WasmGRU {
   /** Which backend this is: the WebGPU `GRU` says 'webgpu'. */
   readonly backend = 'wasm' as const;
-  /** Why this backend was chosen (set by `createGRU`; otherwise says it was asked for). */
+  /** Why this backend was chosen, in words (set by `createGRU`; otherwise says it was asked for). */
   reason = 'WasmGRU.create was called';
+  /** The options as given, with every default filled in. */
   readonly options: ResolvedOptions;
-  /** SIMD level and thread count in use. */
+  /** The SIMD build in use ('auto' resolved). */
   readonly simd: WasmSimd;
+  /** Threads a forward may use: the calling thread and `threads − 1` workers. */
   readonly threads: number;
   private readonly poolThreshold: number;
   private readonly heap: Heap;
@@ -170,7 +189,15 @@ export class WasmGRU {
 
   /**
    * Validates and packs the weights; synchronous where the engine allows compiling the module
-   * synchronously (workers, worklets, Node; a page's main thread may refuse: use `create`).
+   * synchronously (workers, worklets, Node; a page's main thread may refuse: use `create`, or pass
+   * a compiled `module`).
+   *
+   * @param options - the network, as for `GRU.create`.
+   * @param weights - one entry per (layer, direction), at index `layer · D + direction`; copied.
+   * @param wasmOptions - threads, SIMD build and module; default: one thread, 'auto'.
+   * @throws a {@link GRUError} on bad options, weights or `wasmOptions`, an engine without
+   *   WebAssembly SIMD128 (or without the relaxed SIMD or shared memory asked for), or weights
+   *   that do not fit in a WebAssembly memory.
    */
   static createSync(options: GRUOptions, weights: readonly GRUWeights[], wasmOptions?: WasmBackendOptions): WasmGRU {
     const o = resolveOptions(options);
@@ -179,7 +206,10 @@ export class WasmGRU {
     return new WasmGRU(o, w, b, b.module ?? kernelModule(b.simd, b.threads > 1));
   }
 
-  /** Validates and packs the weights; the module is compiled asynchronously (once per page). */
+  /**
+   * Validates and packs the weights; the module is compiled asynchronously (once per page).
+   * Arguments and errors as {@link WasmGRU.createSync}.
+   */
   static async create(options: GRUOptions, weights: readonly GRUWeights[], wasmOptions?: WasmBackendOptions): Promise<WasmGRU> {
     const o = resolveOptions(options);
     const w = validateWeights(o, weights);
@@ -244,8 +274,14 @@ export class WasmGRU {
   }
 
   /**
-   * Runs the whole stack over a sequence. input: [T, B, I] ([B, T, I] if batchFirst). Returns output
-   * [T, B, D·H] ([B, T, D·H]) and hN [L·D, B, H], as `GRU.forward` does.
+   * Runs the whole stack over a sequence, as `GRU.forward` does; on the worker pool when
+   * `threads` > 1 and the forward reaches `poolThreshold` (forwards of one GRU on the pool run one
+   * after another).
+   *
+   * @param input - `[T, B, I]` (`[B, T, I]` if batchFirst).
+   * @param args - `steps` T and `batch` B, and optionally `h0` and `seqLengths`.
+   * @returns output `[T, B, D·H]` (`[B, T, D·H]`) and hN `[L·D, B, H]`, new arrays.
+   * @throws a {@link GRUError} on a bad input or arguments, or a destroyed GRU.
    */
   async forward(input: Float32Array, args: RunArgs): Promise<GRUResult> {
     this.checkAlive();
@@ -271,7 +307,13 @@ export class WasmGRU {
     return run;
   }
 
-  /** `forward`, synchronously, on the calling thread alone (a GRU made with threads > 1 included). */
+  /**
+   * {@link WasmGRU.forward}, synchronously, on the calling thread alone (a GRU made with threads > 1
+   * included).
+   *
+   * @throws a {@link GRUError} as `forward` does, and while a forward of this GRU is running on the
+   *   worker pool.
+   */
   forwardSync(input: Float32Array, args: RunArgs): GRUResult {
     this.checkAlive();
     const a = checkRunArgs(this.options, input, args);
@@ -394,6 +436,11 @@ export class WasmGRU {
   /**
    * A streaming state for `batch` sequences: every layer's h in this GRU's memory between steps.
    * Only for direction 'forward' (the other directions need the future).
+   *
+   * @param batch - B, a positive integer.
+   * @param init - `h0`: the initial state `[L, B, H]`; default zeros.
+   * @throws a {@link GRUError} for a direction other than 'forward', a bad `batch` or `h0`, or a
+   *   destroyed GRU.
    */
   createState(batch: number, init?: { h0?: Float32Array }): WasmGRUState {
     this.checkAlive();
@@ -474,9 +521,17 @@ export class WasmGRU {
   }
 
   /**
-   * One timestep, synchronously and without allocating: x_t [B, I] → the last layer's h_t [B, H],
-   * written into `out` when given, else returned as a view of this GRU's memory that the next step
-   * of the state overwrites. For real-time callers (an AudioWorkletProcessor's `process()`).
+   * One timestep, synchronously and without allocating: x_t `[B, I]` → the last layer's h_t
+   * `[B, H]`, written into `out` when given, else returned as a view of this GRU's memory: the
+   * state's next step overwrites it, and an allocation that grows the GRU's memory (a forward of a
+   * new shape, a new state) can leave it empty, so copy what you keep. For real-time callers (an
+   * AudioWorkletProcessor's `process()`).
+   *
+   * @param x - x_t, `[B, I]`.
+   * @param state - a live state from this GRU's `createState`; advanced in place.
+   * @param out - where to write h_t, `[B, H]`.
+   * @returns `out`, or the view.
+   * @throws a {@link GRUError} for a wrong-sized `x` or `out`, a state of another GRU or a destroyed one.
    */
   stepSync(x: Float32Array, state: WasmGRUState, out?: Float32Array): Float32Array {
     this.checkAlive();
@@ -502,7 +557,7 @@ export class WasmGRU {
     return result;
   }
 
-  /** One timestep, as `GRU.step`: resolves to a new array [B, H]. */
+  /** One timestep, as `GRU.step`: {@link WasmGRU.stepSync} into a new array `[B, H]`. */
   async step(x: Float32Array, state: WasmGRUState): Promise<Float32Array> {
     const view = this.stepSync(x, state);
     const out = new Float32Array(view.length);
@@ -536,7 +591,10 @@ interface StateLayout {
   steps: { x: number; k: number; w: number; bias: number; cfg: number }[];
 }
 
-/** The hidden state of a streaming `WasmGRU`: [L, B, H], advanced by `step`/`stepSync`. */
+/**
+ * The hidden state of a streaming {@link WasmGRU}, `[L, B, H]`, held in the GRU's memory and
+ * advanced by its `step`/`stepSync`. Made by `WasmGRU.createState`; freed by `destroy` or with the GRU.
+ */
 export class WasmGRUState {
   private destroyed = false;
   private buffer?: ArrayBufferLike;
@@ -544,7 +602,9 @@ export class WasmGRUState {
 
   /** @internal */
   constructor(
+    /** The GRU that made this state; only it can step it. */
     readonly owner: WasmGRU,
+    /** B: the sequences this state holds. */
     readonly batch: number,
     /** @internal */ readonly layout: StateLayout,
     private readonly onDestroy: () => void,
@@ -582,7 +642,11 @@ export class WasmGRUState {
     for (const h of this.layout.h) this.view(h, this.batch * Hp).fill(0);
   }
 
-  /** Replaces the state with h [L, B, H]. */
+  /**
+   * Replaces the state with `h`, `[L, B, H]` (copied).
+   *
+   * @throws a {@link GRUError} for an `h` of another size, or a destroyed state.
+   */
   set(h: Float32Array): void {
     this.checkAlive();
     const o = this.owner.options;
@@ -595,7 +659,7 @@ export class WasmGRUState {
     });
   }
 
-  /** The state, [L, B, H], synchronously. */
+  /** The state, `[L, B, H]`, as a new array, synchronously. */
   getSync(): Float32Array {
     this.checkAlive();
     const o = this.owner.options;
@@ -609,7 +673,7 @@ export class WasmGRUState {
     return out;
   }
 
-  /** The state, [L, B, H] (as `GRUState.get`). */
+  /** The state, `[L, B, H]`, as a new array (as `GRUState.get`). */
   async get(): Promise<Float32Array> {
     return this.getSync();
   }

@@ -7,12 +7,13 @@
 import { KERNELS, SHARED_MAX_PAGES as MAX_PAGES } from 'virtual:gru-kernels';
 import { GRUError, fail } from '../errors.js';
 
-/** Which SIMD instructions the kernels use: 'relaxed' (f32x4.relaxed_madd) or plain 'simd128'. */
+/** Which SIMD instructions the kernels use: 'relaxed' (`f32x4.relaxed_madd`) or plain 'simd128'. */
 export type WasmSimd = 'relaxed' | 'simd128';
 
 /** Pages of 64 KiB the shared memory of the threaded builds may grow to (their declared maximum). */
 export const SHARED_MAX_PAGES: number = MAX_PAGES;
 
+/** The kernels' exports (assembly/gru.ts); their arguments are byte offsets into the memory, and sizes. */
 export interface KernelExports {
   gemm(x: number, ldx: number, m: number, k: number, w: number, panels: number, bias: number, y: number, ldy: number): void;
   recur(cfg: number): void;
@@ -57,8 +58,18 @@ function bytesOf(name: BuildName): Uint8Array<ArrayBuffer> {
   return bytes;
 }
 
-/** Whether this engine runs WebAssembly SIMD128 (and relaxed SIMD, and shared memory). */
-export function wasmSupport(): { simd128: boolean; relaxed: boolean; threads: boolean } {
+/**
+ * What this engine runs of the kernels' WebAssembly features, tested by validating the embedded
+ * builds. The backend needs `simd128`.
+ */
+export function wasmSupport(): {
+  /** SIMD128: the 'simd128' build, needed by every build. */
+  simd128: boolean;
+  /** Relaxed SIMD (`f32x4.relaxed_madd`): the 'relaxed' build (Node 20: `--experimental-wasm-relaxed-simd`). */
+  relaxed: boolean;
+  /** Shared memory, so `threads` > 1: Node, or a cross-origin-isolated page. */
+  threads: boolean;
+} {
   if (typeof WebAssembly !== 'object') return { simd128: false, relaxed: false, threads: false };
   const simd128 = WebAssembly.validate(bytesOf('simd'));
   const relaxed = simd128 && WebAssembly.validate(bytesOf('relaxed'));
@@ -121,6 +132,7 @@ export async function compileWasmKernels(simd: WasmSimd | 'auto' = 'auto'): Prom
   return kernelModuleAsync(resolveSimd(simd), false);
 }
 
+/** Instantiates the kernels on `memory` (the GRU's own), which they import as `env.memory`. */
 export function instantiate(module: WebAssembly.Module, memory: WebAssembly.Memory): KernelExports {
   const instance = new WebAssembly.Instance(module, { env: { memory } });
   return instance.exports as unknown as KernelExports;
