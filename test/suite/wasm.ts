@@ -60,6 +60,21 @@ const activationCases: Case[] = ACTIVATION_CONFIGS.map((c) => ({
   run: () => checkWasm(c.data(), VARIANTS.slice(0, 2)),
 }));
 
+/**
+ * Weights past 1 MB take gemm's chunked loop order (rows in chunks of 436 here, 600 rows in all),
+ * which the small shapes above never reach.
+ */
+const chunkedCase: Case = {
+  name: 'wasm matrix products over weights past 1 MB: I = H = 300, T = 150, B = 4 (chunked rows)',
+  timeoutMs: 60_000,
+  async run() {
+    const o: GRUOptions = { inputSize: 300, hiddenSize: 300, resetAfter: false };
+    const args = { steps: 150, batch: 4, seqLengths: Int32Array.of(150, 149, 7, 0) };
+    const input = uniform(rng(31), 150 * 4 * 300, 1);
+    await checkWasm({ options: o, weights: randomWeights(o, 32), input, args }, VARIANTS.slice(0, 1));
+  },
+};
+
 const formatCases: Case[] = (['f16', 'int8'] as const).map((format) => ({
   name: `wasm weightFormat ${format}: every shape of test/suite/formats.ts`,
   async run() {
@@ -316,4 +331,4 @@ const choiceCases: Case[] = [
   },
 ];
 
-export const wasmCases: Case[] = [...matrixCases, ...activationCases, ...formatCases, ...streamingCases, ...errorCases, ...choiceCases];
+export const wasmCases: Case[] = [...matrixCases, chunkedCase, ...activationCases, ...formatCases, ...streamingCases, ...errorCases, ...choiceCases];
