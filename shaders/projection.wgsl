@@ -11,7 +11,8 @@
 //   0  A     read   the layer input, read through (strideT, strideB): layer 0 may be batch-first
 //   1  W     read   Wᵀ as [K][N] (gate blocks r, z, n), then the folded bias [N] at offset K·N
 //   2  G     write  [M][N], time-major
-//   3  p     uniform sizes and strides
+//   3  p     uniform sizes and strides, written by field name (src/uniforms.ts; checked against
+//                    struct Params by test/suite/schedule.ts)
 // Shape: 8×8 invocations; invocation (x, y) owns rows 4y…4y+3 and columns 4x…4x+3 of the 32×32
 // output tile, so every operand is a vec4: a W tile row and a G store are one 16-byte access per
 // invocation, contiguous across x, and the inner loop is 2 workgroup loads for 4 vec4 FMAs.

@@ -1,11 +1,15 @@
-// The recurrent half of a GRU layer: G = W·x + b is already computed for every step by
-// shaders/projection.wgsl, so what remains is, per step,
+// The recurrent half of a GRU layer, per step:
 //   r = f(G_r + U_r·h)   z = f(G_z + U_z·h)   h_t = (1 − z) ⊙ n + z ⊙ h_{t−1}
 //   reset after (PyTorch):  n = g(G_n + r ⊙ (U_n·h + b_hn))
 //   reset first (Cho/ONNX): n = g(G_n + U_n·(r ⊙ h))   (b_hn folded into G_n)
-// each pre-activation clamped to [−CLIP, CLIP] when CLIP > 0.
+// each pre-activation clamped to [−CLIP, CLIP] when CLIP > 0. G = W·x + b comes from
+// shaders/projection.wgsl, computed for every step at once, except where a kernel computes it
+// inside the step: sequence_input and sequence_stack (every layer), and the wavefront's layers
+// after the first.
 //
-// Three schedules, the first two with both directions in the same dispatch:
+// Three kernel families for the four schedules of src/schedule.ts. Stepwise and persistent run
+// both directions in the same dispatch (workgroup z is the direction); the wavefront has one
+// direction, and its z is the layer:
 // - stepwise (step_fused; reset first: step_first, or step_reset + step_update for H > 4·WG):
 //   one dispatch per timestep (two for step_reset + step_update), spread over
 //   ⌈H4/4/WG⌉ × ⌈B/4⌉ × D workgroups; the step index comes from a uniform at a dynamic offset.
@@ -57,7 +61,11 @@
 // Group 1: the per-step uniform (s, parity, first layer) at a dynamic offset, so that one command
 // encoder holds every step (or chunk of steps, for the persistent kernels) with no writeBuffer between
 // dispatches.
-// Overrides: H, D, WG, FORMAT and KP, the two activations (code, alpha, beta) and CLIP.
+// Overrides: H, D, WG, FORMAT and KP, the two activations (code, alpha, beta), CLIP, and WAVE
+// (the step kernels as a wavefront); the persistent kernels' CHUNK, RESET_AFTER, XK and XI are
+// described before them, below. H4, C and KPACKS follow from H and KP. Group 0's `p` and group 1's
+// `st` are written by field name from src/uniforms.ts, which test/suite/schedule.ts holds against
+// struct Params and struct Step.
 // Packed weights cut the bytes and the number of loads per FMA (on SwiftShader the loads are
 // the cost): f16 halves both, int8 quarters them; unpack2x16float and unpack4x8snorm are core
 // WGSL, so neither needs the shader-f16 feature.
@@ -638,7 +646,8 @@ fn step_first(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_i
 // state slot st.parity and leaving it in the other. Mesa's llvmpipe stops a loop after 65 535
 // iterations counted over the whole invocation (an inner loop's count does not restart with its
 // outer loop) and goes on silently: a single dispatch of H = I = 256 went wrong after 76 steps,
-// H = 8 after ~9 400. The host sizes CHUNK per adapter (2048 elsewhere), src/pipelines.ts.
+// H = 8 after ~9 400. The host sizes CHUNK per adapter (2048 elsewhere), src/schedule.ts
+// `persistentChunk`.
 
 override CHUNK: u32 = 2048u;
 override RESET_AFTER: bool = true;          // persistent kernels: which n the step computes

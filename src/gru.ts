@@ -4,12 +4,39 @@
  * in one submit; `forwardGPU` does the same on GPUBuffers with no read-back; `createState`/`step`
  * stream one timestep at a time with the hidden state kept on the GPU.
  */
-import { checkFloatArray, checkRunArgs, checkSizes, inputShape, RUN_ARG_KEYS, stateShape, type RunArgs } from './args.js';
+import {
+  checkBuffer,
+  checkDevice,
+  checkFloatArray,
+  checkKeys,
+  checkPositiveInteger,
+  checkRunArgs,
+  checkSizes,
+  inputShape,
+  RUN_ARG_KEYS,
+  stateShape,
+  type RunArgs,
+} from './args.js';
 import { GRUError, describe, fail } from './errors.js';
-import { isStepwise, resolveOptions, SCHEDULES, type GRUOptions, type ResolvedOptions, type Schedule } from './options.js';
-import { deviceKernels, fittingSchedules, layerWidths, MAP_READ_MODE, persistentBytes, persistentChunk, recurrencePipelines, Usage } from './pipelines.js';
-import { checkBinding, Plan, writeFloats, type Kernels, type LayerBuffers, type StepSlot } from './plan.js';
+import { checkBinding, F32, readBack, Usage, withErrorScopes, writeFloats, type Region } from './gpu.js';
+import { resolveOptions, type GRUOptions, type ResolvedOptions } from './options.js';
+import { deviceKernels } from './pipelines.js';
+import { Plan, type LayerBuffers } from './plan.js';
 import type { GRUResult } from './reference.js';
+import {
+  chooseSchedule,
+  compileSchedules,
+  finalParity,
+  fittingSchedules,
+  forwardSlots,
+  SCHEDULES,
+  streamingSlots,
+  streamingStep,
+  unfitReason,
+  type CompiledKernels,
+  type Schedule,
+  type ScheduleKernels,
+} from './schedule.js';
 import { packLayer, validateWeights, weightLayout, type GRUWeights } from './weights.js';
 
 export interface ForwardGPUArgs {
@@ -31,95 +58,6 @@ export interface GPUResult {
 }
 
 const GPU_ARG_KEYS = new Set([...RUN_ARG_KEYS, 'output', 'hN']);
-const F32 = 4;
-
-function isBuffer(value: unknown): value is GPUBuffer {
-  return typeof value === 'object' && value !== null && typeof (value as GPUBuffer).mapAsync === 'function' &&
-    typeof (value as GPUBuffer).usage === 'number';
-}
-
-function checkBuffer(argument: string, value: unknown, bytes: number, usage: number, usageName: string): GPUBuffer {
-  if (!isBuffer(value)) fail(argument, `a GPUBuffer of at least ${bytes} bytes with ${usageName} usage`, value);
-  if (value.size < bytes) throw new GRUError(`${argument}: expected a GPUBuffer of at least ${bytes} bytes, got ${value.size}`);
-  if ((value.usage & usage) !== usage) {
-    throw new GRUError(`${argument}: expected a GPUBuffer with ${usageName} usage, got usage flags 0x${value.usage.toString(16)}`);
-  }
-  return value;
-}
-
-/** Copies `regions` of GPU buffers into one staging buffer, submits, and reads them back. */
-async function readBack(
-  device: GPUDevice,
-  encoder: GPUCommandEncoder,
-  regions: readonly { buffer: GPUBuffer; offset: number; bytes: number }[],
-): Promise<Float32Array[]> {
-  const total = regions.reduce((sum, r) => sum + r.bytes, 0);
-  const staging = device.createBuffer({ label: 'webgpu-gru read-back', size: total, usage: Usage.MAP_READ | Usage.COPY_DST });
-  try {
-    let at = 0;
-    for (const r of regions) {
-      encoder.copyBufferToBuffer(r.buffer, r.offset, staging, at, r.bytes);
-      at += r.bytes;
-    }
-    device.queue.submit([encoder.finish()]);
-    await staging.mapAsync(MAP_READ_MODE);
-    const all = new Float32Array(staging.getMappedRange().slice(0));
-    staging.unmap();
-    at = 0;
-    return regions.map((r) => {
-      const part = all.subarray(at / F32, (at + r.bytes) / F32);
-      at += r.bytes;
-      return part;
-    });
-  } finally {
-    staging.destroy();
-  }
-}
-
-/**
- * The schedule 'auto' picks among those the device can run. The persistent schedules run B·D
- * workgroups for the whole sequence and save a dispatch per step; stepwise spreads each step over
- * ⌈H/256⌉·⌈B/4⌉·D workgroups and reads each weight once per 4 rows. Measured on SwiftShader
- * (bench/NOTES.md): persistent wins at B·D ≤ 2 by 1.4–2.8×, stepwise at B·D = 16 (C, F) by
- * 1.2–1.3×; without a GPU to measure on, the threshold sits between them. Past it, a stack of
- * one direction runs as a wavefront: the same step kernels, T + L − 1 dispatches instead of L·T.
- */
-export function chooseSchedule(o: ResolvedOptions, batch: number, available: readonly Schedule[]): Schedule {
-  if (batch * o.numDirections <= 8) {
-    if (available.includes('persistent')) return 'persistent';
-    if (available.includes('persistent-split')) return 'persistent-split';
-  }
-  if (o.numLayers > 1 && available.includes('wavefront')) return 'wavefront';
-  return 'stepwise';
-}
-
-/** Why a forced schedule cannot run this stack on this device. */
-function unfitReason(device: GPUDevice, o: ResolvedOptions): string {
-  const limits = device.limits;
-  if (o.schedule === 'wavefront') {
-    if (o.numDirections !== 1) {
-      return `options.schedule: 'wavefront' runs a stack of one direction (layer l + 1 needs all of layer l's reverse pass); expected direction 'forward' or 'reverse', got 'bidirectional'`;
-    }
-    return (
-      `options.schedule: 'wavefront' binds every layer's weights at once, ${weightLayout(o, limits).total} bytes, over this device's ` +
-      `maxStorageBufferBindingSize or maxBufferSize (${Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize)}); use 'auto' or 'stepwise'`
-    );
-  }
-  const bytes = persistentBytes(o, o.schedule === 'persistent' ? Math.max(...layerWidths(o)) : 0);
-  return (
-    `options.schedule: '${o.schedule}' with hiddenSize ${o.hiddenSize} needs ${bytes} bytes of workgroup memory, ` +
-    `over this device's maxComputeWorkgroupStorageSize (${limits.maxComputeWorkgroupStorageSize}); use 'auto' or 'stepwise'`
-  );
-}
-
-/**
- * The step-uniform slots of one streaming step from state slot 0 (the first half) or 1: one
- * slot, or in a wavefront one per layer (wave s runs layer s's only step).
- */
-function streamingSlots(schedule: Schedule, layers: number): StepSlot[] {
-  const waves = schedule === 'wavefront' ? layers : 1;
-  return [0, 1].flatMap((parity) => Array.from({ length: waves }, (_, s) => ({ s, parity: (parity + s) % 2 })));
-}
 
 export class GRU {
   /** The schedules a GRU can be forced to with `options.schedule` (besides 'auto'). */
@@ -141,9 +79,9 @@ export class GRU {
     options: ResolvedOptions,
     layers: LayerBuffers[],
     private readonly weightBuffers: readonly GPUBuffer[],
-    private readonly kernels: Kernels,
-    /** The schedules compiled for this GRU (all that fit the device, or the forced one). */
-    private readonly available: readonly Schedule[],
+    private readonly projection: GPUComputePipeline,
+    /** The recurrence kernels of every schedule that fits the device, or of the forced one. */
+    private readonly compiled: CompiledKernels,
   ) {
     this.options = options;
     this.layers = layers;
@@ -151,15 +89,12 @@ export class GRU {
 
   /** Validates, uploads the weights and compiles the pipelines (cached per device). */
   static async create(device: GPUDevice, options: GRUOptions, weights: readonly GRUWeights[]): Promise<GRU> {
-    if (typeof device !== 'object' || device === null || typeof (device as GPUDevice).createBuffer !== 'function') {
-      fail('device', 'a GPUDevice', device);
-    }
+    checkDevice(device);
     const o = resolveOptions(options);
     const w = validateWeights(o, weights);
     const limits = device.limits;
     const fitting = fittingSchedules(device, o);
     if (o.schedule !== 'auto' && !fitting.includes(o.schedule)) throw new GRUError(unfitReason(device, o));
-    const available = o.schedule === 'auto' ? fitting : [o.schedule];
     if (limits.maxStorageBuffersPerShaderStage < 4) {
       throw new GRUError(`device: expected maxStorageBuffersPerShaderStage ≥ 4, got ${limits.maxStorageBuffersPerShaderStage}`);
     }
@@ -168,49 +103,42 @@ export class GRU {
     layout.bytes.forEach((bytes, l) => checkBinding(device, `layer ${l}'s weights (U [D, H, 3H] and W [K, D·3H])`, bytes, 'weights'));
     const packed = Array.from({ length: o.numLayers }, (_, l) => packLayer(o, w, l));
 
-    device.pushErrorScope('out-of-memory');
-    device.pushErrorScope('validation');
-    const L = o.numLayers;
-    const buffers = Array.from({ length: layout.shared ? 1 : L }, (_, i) =>
-      device.createBuffer({
-        label: `webgpu-gru ${layout.shared ? 'weights' : `layer ${i} weights`}`,
-        size: layout.shared ? layout.total : layout.bytes[i],
-        usage: Usage.STORAGE | Usage.COPY_DST,
-      }),
+    const buffers: GPUBuffer[] = [];
+    return withErrorScopes(
+      device,
+      'GRU.create: the device refused the weight buffers',
+      async () => {
+        const count = layout.shared ? 1 : o.numLayers;
+        buffers.push(
+          ...Array.from({ length: count }, (_, i) =>
+            device.createBuffer({
+              label: `webgpu-gru ${layout.shared ? 'weights' : `layer ${i} weights`}`,
+              size: layout.shared ? layout.total : layout.bytes[i],
+              usage: Usage.STORAGE | Usage.COPY_DST,
+            }),
+          ),
+        );
+        const layers: LayerBuffers[] = packed.map((p, l) => {
+          const buffer = buffers[layout.shared ? 0 : l];
+          const offset = layout.offsets[l];
+          device.queue.writeBuffer(buffer, offset, p.recurrent as Uint32Array<ArrayBuffer>);
+          writeFloats(device.queue, buffer, offset + layout.projectionOffset, p.projection);
+          return {
+            weights: buffer,
+            offset,
+            bytes: layout.bytes[l],
+            recurrentBytes: p.recurrent.byteLength,
+            projectionOffset: layout.projectionOffset,
+            projectionBytes: p.projection.byteLength,
+          };
+        });
+        // 'auto': every schedule that fits, stepwise (its fallback) first; else the forced one alone.
+        const schedules = o.schedule === 'auto' ? fitting : ([o.schedule] as const);
+        const [projection, compiled] = await Promise.all([deviceKernels(device).projection, compileSchedules(device, o, schedules)]);
+        return new GRU(device, o, layers, buffers, projection, compiled);
+      },
+      () => buffers.forEach((b) => b.destroy()),
     );
-    const layers: LayerBuffers[] = packed.map((p, l) => {
-      const buffer = buffers[layout.shared ? 0 : l];
-      const offset = layout.offsets[l];
-      device.queue.writeBuffer(buffer, offset, p.recurrent as Uint32Array<ArrayBuffer>);
-      writeFloats(device.queue, buffer, offset + layout.projectionOffset, p.projection);
-      return {
-        weights: buffer,
-        offset,
-        bytes: layout.bytes[l],
-        recurrentBytes: p.recurrent.byteLength,
-        projectionOffset: layout.projectionOffset,
-        projectionBytes: p.projection.byteLength,
-      };
-    });
-    const destroyAll = () => buffers.forEach((b) => b.destroy());
-    let kernels: Kernels;
-    try {
-      const [projection, recurrence] = await Promise.all([deviceKernels(device).projection, recurrencePipelines(device, o, available)]);
-      kernels = { projection, recurrence };
-    } catch (error) {
-      await device.popErrorScope();
-      await device.popErrorScope();
-      destroyAll();
-      throw error;
-    }
-    const validation = await device.popErrorScope();
-    const memory = await device.popErrorScope();
-    const error = validation ?? memory;
-    if (error) {
-      destroyAll();
-      throw new GRUError(`GRU.create: the device refused the weight buffers (${error.message})`);
-    }
-    return new GRU(device, o, layers, buffers, kernels, available);
   }
 
   private checkAlive(): void {
@@ -219,20 +147,20 @@ export class GRU {
 
   /** The schedule a forward (or a streaming step) of `batch` rows runs. */
   scheduleFor(batch: number): Schedule {
-    const o = this.options;
-    return o.schedule === 'auto' ? chooseSchedule(o, batch, this.available) : o.schedule;
+    return this.kernelsFor(batch).schedule;
+  }
+
+  private kernelsFor(batch: number): ScheduleKernels {
+    return chooseSchedule(this.options, batch, this.compiled);
   }
 
   /** The plan of a forward of this shape; the last one is kept for the next call. */
   private planFor(steps: number, batch: number): Plan {
-    const schedule = this.scheduleFor(batch);
+    const recurrence = this.kernelsFor(batch);
     const p = this.plan;
-    if (p && p.steps === steps && p.batch === batch && p.schedule === schedule) return p;
-    // One uniform slot per dispatch along the sequence: every step, wave, or chunk of steps.
-    const stride = isStepwise(schedule) ? 1 : persistentChunk(this.device, this.options);
-    const count = schedule === 'wavefront' ? steps + this.options.numLayers - 1 : Math.ceil(steps / stride);
-    const slots: StepSlot[] = Array.from({ length: count }, (_, i) => ({ s: i * stride, parity: i % 2 }));
-    const plan = new Plan(this.device, this.options, this.layers, this.kernels, steps, batch, slots, schedule);
+    if (p && p.steps === steps && p.batch === batch && p.schedule === recurrence.schedule) return p;
+    const slots = forwardSlots(this.device, this.options, recurrence.schedule, steps);
+    const plan = new Plan(this.device, this.options, this.layers, { projection: this.projection, recurrence }, steps, batch, slots);
     this.plan?.destroy();
     this.plan = plan;
     return plan;
@@ -252,7 +180,7 @@ export class GRU {
     else encoder.clearBuffer(plan.stateBuffer, 0, plan.slotBytes);
     plan.writeLengths(seqLengths, plan.steps);
     plan.encode(encoder, input, output, Array.from({ length: plan.slotCount }, (_, i) => i));
-    return plan.finalParity(plan.slotCount) * plan.slotBytes;
+    return finalParity(plan.schedule, plan.steps, plan.slotCount) * plan.slotBytes;
   }
 
   /**
@@ -263,33 +191,31 @@ export class GRU {
     this.checkAlive();
     const a = checkRunArgs(this.options, input, args);
     const device = this.device;
-    device.pushErrorScope('out-of-memory');
-    device.pushErrorScope('validation');
-    let regions: { buffer: GPUBuffer; offset: number; bytes: number }[];
-    const encoder = device.createCommandEncoder({ label: 'webgpu-gru forward' });
-    let pending: Promise<Float32Array[]> | undefined;
-    try {
-      const plan = this.planFor(a.steps, a.batch);
-      writeFloats(device.queue, plan.input, 0, input);
-      const final = this.encodeForward(plan, encoder, plan.input, plan.output, a.h0, a.seqLengths);
-      regions = [
-        { buffer: plan.output, offset: 0, bytes: plan.outputBytes },
-        { buffer: plan.stateBuffer, offset: final, bytes: plan.slotBytes },
-      ];
-      pending = readBack(device, encoder, regions);
-    } finally {
-      const validation = await device.popErrorScope();
-      const memory = await device.popErrorScope();
-      const error = validation ?? memory;
-      if (error) {
-        pending?.catch(() => undefined);
+    // Reaching the device error is a bug of this library (every argument was checked), or the
+    // device ran out of memory. The read-back is wrapped so that the scopes close at the submit.
+    const { read } = await withErrorScopes(
+      device,
+      'forward: the device rejected the work',
+      () => {
+        const encoder = device.createCommandEncoder({ label: 'webgpu-gru forward' });
+        const plan = this.planFor(a.steps, a.batch);
+        writeFloats(device.queue, plan.input, 0, input);
+        const final = this.encodeForward(plan, encoder, plan.input, plan.output, a.h0, a.seqLengths);
+        const regions: Region[] = [
+          { buffer: plan.output, offset: 0, bytes: plan.outputBytes },
+          { buffer: plan.stateBuffer, offset: final, bytes: plan.slotBytes },
+        ];
+        return { read: readBack(device, encoder, regions) };
+      },
+      (failed) => {
+        // A throw comes from the plan's checks, before it creates anything: the kept plan stays.
+        if (!failed) return;
+        failed.read.catch(() => undefined);
         this.plan?.destroy();
         this.plan = undefined;
-        // Reaching here is a bug of this library (every argument was checked), or the device ran out of memory.
-        throw new GRUError(`forward: the device rejected the work (${error.message})`);
-      }
-    }
-    const [output, hN] = await pending;
+      },
+    );
+    const [output, hN] = await read;
     return { output, hN };
   }
 
@@ -335,19 +261,18 @@ export class GRU {
     if (this.options.direction !== 'forward') {
       throw new GRUError(`createState: expected a GRU with direction 'forward' (streaming runs forward in time), got ${describe(this.options.direction)}`);
     }
-    if (typeof batch !== 'number' || !Number.isInteger(batch) || batch < 1) fail('batch', 'a positive integer', batch);
-    // A one-step plan whose uniform slots read h from either state slot: every schedule's
-    // kernels read slot `parity` and write the other, so the state flips slots at each step.
-    const schedule = this.scheduleFor(batch);
-    const plan = new Plan(this.device, this.options, this.layers, this.kernels, 1, batch, streamingSlots(schedule, this.options.numLayers), schedule);
+    checkPositiveInteger('batch', batch);
+    // A one-step plan whose uniform slots read h from either state slot (see streamingSlots).
+    const recurrence = this.kernelsFor(batch);
+    const slots = streamingSlots(recurrence.schedule, this.options.numLayers);
+    const plan = new Plan(this.device, this.options, this.layers, { projection: this.projection, recurrence }, 1, batch, slots);
     plan.writeLengths(undefined, 1);
     const state = new GRUState(this, plan, () => this.states.delete(state));
     this.states.add(state);
     try {
       if (init !== undefined) {
         if (typeof init !== 'object' || init === null) fail('init', '{ h0?: Float32Array }', init);
-        const keys = Object.keys(init).filter((k) => k !== 'h0');
-        if (keys.length) throw new GRUError(`init: unknown option ${JSON.stringify(keys[0])}; expected h0`);
+        checkKeys('init', init, ['h0']);
         if (init.h0 !== undefined) state.set(init.h0);
         else state.reset();
       } else {
@@ -443,8 +368,7 @@ export class GRUState {
 
   /** @internal Records one step reading slot `current`, and flips it. */
   advance(encoder: GPUCommandEncoder, input: GPUBuffer): void {
-    const waves = this.plan.slotCount / 2;
-    this.plan.encode(encoder, input, this.plan.output, Array.from({ length: waves }, (_, s) => this.current * waves + s));
+    this.plan.encode(encoder, input, this.plan.output, streamingStep(this.plan.slotCount, this.current));
     this.current = 1 - this.current;
   }
 

@@ -7,7 +7,8 @@ export { createGRU, SMALL_MODEL_MACS, type BackendName, type CreateGRUOptions } 
 export { GRUError } from './errors.js';
 export { RAISED_LIMITS, requestDeviceWithAdapterLimits } from './device.js';
 export type { RunArgs } from './args.js';
-export type { Activation, Direction, GateOrder, GRUOptions, OnnxActivationName, ParametricActivationName, Schedule, WeightFormat } from './options.js';
+export type { Activation, Direction, GateOrder, GRUOptions, OnnxActivationName, ParametricActivationName, WeightFormat } from './options.js';
+export type { Schedule } from './schedule.js';
 export type { GRUWeights } from './weights.js';
 export * from './import/index.js';
 export * from './layers/index.js';

@@ -2,32 +2,16 @@
  * The options of one GRU stack, their defaults, and the validation shared by the GPU path and the
  * CPU reference. `resolveOptions` turns what a caller wrote into a fully specified, frozen record.
  */
-import { GRUError, fail } from './errors.js';
+import { checkKeys, checkPositiveInteger } from './args.js';
+import { fail } from './errors.js';
+import { SCHEDULES, type Schedule } from './schedule.js';
+
+// src/wasm/gru.ts and src/backend.ts import checkKeys from here; its home is src/args.ts.
+export { checkKeys };
 
 export type Direction = 'forward' | 'reverse' | 'bidirectional';
 export type GateOrder = 'rzn' | 'zrn';
 export type WeightFormat = 'f32' | 'f16' | 'int8';
-/**
- * How timesteps map onto dispatches:
- * - 'stepwise': the projection of all timesteps as one matrix product, then one dispatch per
- *   timestep (two when the reset gate comes first and H > 256), spread over many workgroups —
- *   for wide layers and large batches;
- * - 'persistent': one dispatch per layer runs every timestep, projection included: one workgroup
- *   per batch row and direction, h in workgroup memory — for small batches, where per-dispatch
- *   overhead dominates; a one-layer GRU is one dispatch per forward;
- * - 'persistent-split': the projection as one matrix product, then the persistent recurrence;
- * - 'wavefront': stepwise across a stack of one direction ('forward' or 'reverse'), where each
- *   dispatch runs layer l's step s − l for every layer at once: T + L − 1 step dispatches for L
- *   layers instead of L·T, and no projection dispatch after the first layer's;
- * - 'auto' (default): chosen per forward from the sizes and the device's limits.
- */
-export type Schedule = 'stepwise' | 'persistent' | 'persistent-split' | 'wavefront';
-export const SCHEDULES: readonly Schedule[] = ['stepwise', 'persistent', 'persistent-split', 'wavefront'];
-
-/** The schedules that run one dispatch per step (two when the reset gate comes first and H > 256). */
-export function isStepwise(schedule: Schedule): boolean {
-  return schedule === 'stepwise' || schedule === 'wavefront';
-}
 export type ParametricActivationName =
   | 'hardSigmoid'
   | 'leakyRelu'
@@ -90,7 +74,7 @@ export interface GRUOptions {
    * work on adapters without shader-f16. The input projection stays f32.
    */
   weightFormat?: WeightFormat;
-  /** Kernel schedule, default 'auto' (see `Schedule`). */
+  /** Kernel schedule, default 'auto' (see `Schedule`, src/schedule.ts). */
   schedule?: Schedule | 'auto';
 }
 
@@ -166,19 +150,6 @@ const OPTION_KEYS = new Set([
   'weightFormat',
   'schedule',
 ]);
-
-export function checkPositiveInteger(argument: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) fail(argument, 'a positive integer', value);
-  return value;
-}
-
-export function checkKeys(argument: string, value: object, allowed: ReadonlySet<string>): void {
-  for (const key of Object.keys(value)) {
-    if (!allowed.has(key)) {
-      throw new GRUError(`${argument}: unknown option ${JSON.stringify(key)}; expected one of ${[...allowed].join(', ')}`);
-    }
-  }
-}
 
 function checkEnum<T extends string>(argument: string, value: unknown, allowed: readonly T[], fallback: T): T {
   if (value === undefined) return fallback;

@@ -10,11 +10,15 @@
  * each running the layers l with 0 ≤ s − l < T. The step index of the stepwise
  * schedule reaches the shader through a uniform at a dynamic offset, so nothing is written to the
  * queue between dispatches. WebGPU orders the storage writes of one dispatch before the reads of
- * the next within a pass.
+ * the next within a pass. Which schedule runs, its slots and its kernels come from
+ * src/schedule.ts; the uniforms are written by field name (src/uniforms.ts).
  */
 import { GRUError } from './errors.js';
-import { isStepwise, type ResolvedOptions, type Schedule } from './options.js';
-import { deviceKernels, PROJECTION_TILE, stacksInOneDispatch, STEP_ROWS, stepUnits, Usage, type RecurrenceKernels } from './pipelines.js';
+import { checkBinding, F32, KeepLast, Usage, writeFloats } from './gpu.js';
+import type { ResolvedOptions } from './options.js';
+import { deviceKernels, PROJECTION_TILE } from './pipelines.js';
+import { isStepwise, runsWholeStack, STEP_ROWS, stepUnits, waveLayers, type Schedule, type ScheduleKernels, type StepSlot } from './schedule.js';
+import { PROJECTION_PARAMS, RECURRENCE_PARAMS, STEP, structBytes, writeStruct } from './uniforms.js';
 import { layerInputSize, paddedHidden } from './weights.js';
 
 /**
@@ -32,9 +36,10 @@ export interface LayerBuffers {
   projectionBytes: number;
 }
 
+/** The kernels of one plan: the projection, and the recurrence kernels of its schedule. */
 export interface Kernels {
   projection: GPUComputePipeline;
-  recurrence: RecurrenceKernels;
+  recurrence: ScheduleKernels;
 }
 
 /** A layer's bind groups: the projection's (unless persistent) and the recurrence's. */
@@ -43,26 +48,12 @@ interface LayerGroups {
   recurrence: GPUBindGroup;
 }
 
-/** One step uniform: the step index (wavefront: the wave) and the state slot that holds h_{t−1} (of layer 0). */
-export interface StepSlot {
-  s: number;
-  parity: number;
-}
-
-const F32 = 4;
-const PARAMS_BYTES = 64;
-
-/** Bytes a buffer binding needs, checked against the device before anything is created. */
-export function checkBinding(device: GPUDevice, what: string, bytes: number, cause: string): void {
-  const limits = device.limits;
-  const limit = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
-  if (bytes > limit) {
-    const name = limits.maxStorageBufferBindingSize <= limits.maxBufferSize ? 'maxStorageBufferBindingSize' : 'maxBufferSize';
-    throw new GRUError(`${cause}: ${what} needs ${bytes} bytes, over this device's ${name} (${limit} bytes)`);
-  }
-}
+/** A params slot holds either struct: the projection's or the recurrence's, the larger. */
+const PARAMS_BYTES = Math.max(structBytes(RECURRENCE_PARAMS), structBytes(PROJECTION_PARAMS));
+const STEP_BYTES = structBytes(STEP);
 
 export class Plan {
+  readonly schedule: Schedule;
   readonly stateRows: number;
   /** Bytes of one state slot [L·D][B][H]. */
   readonly slotBytes: number;
@@ -81,7 +72,7 @@ export class Plan {
   private readonly stacked: boolean;
   private readonly slotStride: number;
   private ownInput?: GPUBuffer;
-  private cachedGroups?: { input: GPUBuffer; output: GPUBuffer; groups: LayerGroups[] };
+  private readonly groups = new KeepLast<LayerGroups[]>();
   private ownOutput?: GPUBuffer;
 
   constructor(
@@ -92,8 +83,9 @@ export class Plan {
     readonly steps: number,
     readonly batch: number,
     slots: readonly StepSlot[],
-    readonly schedule: Schedule,
   ) {
+    const schedule = kernels.recurrence.schedule;
+    this.schedule = schedule;
     const { hiddenSize: H, numDirections: D, numLayers: L } = o;
     const T = steps;
     const B = batch;
@@ -113,14 +105,14 @@ export class Plan {
     checkBinding(device, `the input buffer ${o.batchFirst ? '[B, T, I]' : '[T, B, I]'}`, T * B * o.inputSize * F32, shape);
     this.stateRows = L * D;
     this.slotBytes = this.stateRows * B * H * F32;
-    this.stacked = schedule === 'wavefront' || (schedule === 'persistent' && stacksInOneDispatch(device, o));
+    this.stacked = runsWholeStack(device, o, schedule);
     // A stacked plan keeps the outputs of the layers before the last in two halves behind the lengths.
     const hiddenBytes = this.stacked && L > 1 ? 2 * T * B * H * F32 : 0;
     const stateBytes = 3 * this.slotBytes + B * F32 + hiddenBytes;
     checkBinding(device, `the state buffer [3, L·D, B, H]${hiddenBytes ? ' and the hidden outputs [2, T, B, H]' : ''}`, stateBytes, shape);
 
     this.paramStride = Math.max(PARAMS_BYTES, limits.minUniformBufferOffsetAlignment);
-    this.slotStride = Math.max(16, limits.minUniformBufferOffsetAlignment);
+    this.slotStride = Math.max(STEP_BYTES, limits.minUniformBufferOffsetAlignment);
     // The fused persistent kernels need no G.
     const gBytes = schedule === 'persistent' ? 0 : T * B * D * 3 * paddedHidden(H) * F32;
     this.g = this.create('G (input projection)', gBytes, Usage.STORAGE);
@@ -135,53 +127,49 @@ export class Plan {
     // whole stack's (wavefront, sequence_stack).
     this.params = this.create('params', (2 * L + 1) * this.paramStride, Usage.UNIFORM | Usage.COPY_DST);
     const params = new Uint32Array(((2 * L + 1) * this.paramStride) / 4);
-    const reverse = o.direction === 'reverse' ? 1 : 0;
+    const dirBase = o.direction === 'reverse' ? 1 : 0;
     const wOffset = layers[0].projectionOffset / 16;
-    const lastOut = (l: number) => (l === L - 1 && o.batchFirst ? [D * H, T * D * H] : [B * D * H, D * H]);
+    const outStrides = (l: number) =>
+      l === L - 1 && o.batchFirst ? { outStrideT: D * H, outStrideB: T * D * H } : { outStrideT: B * D * H, outStrideB: D * H };
     const inStrides = (l: number) => {
       const K = layerInputSize(o, l);
-      return l === 0 && o.batchFirst ? [o.inputSize, T * o.inputSize] : [B * K, K];
+      return l === 0 && o.batchFirst ? { inStrideT: o.inputSize, inStrideB: T * o.inputSize } : { inStrideT: B * K, inStrideB: K };
     };
+    const tilesM = Math.ceil((T * B) / PROJECTION_TILE);
+    const tilesY = Math.min(tilesM, limits.maxComputeWorkgroupsPerDimension);
+    // The fields only a whole stack reads stay 0 in a layer's Params.
+    const oneLayer = { uBase1: 0, uStride: 0, hiddenBase: 0, layers: 0 };
     for (let l = 0; l < L; l++) {
-      const K = layerInputSize(o, l);
-      const [inT, inB] = inStrides(l);
-      const tilesM = Math.ceil((T * B) / PROJECTION_TILE);
-      const tilesY = Math.min(tilesM, limits.maxComputeWorkgroupsPerDimension);
-      params.set([T * B, D * 3 * paddedHidden(H), K, B, inT, inB, tilesY, 0], (2 * l * this.paramStride) / 4);
-      params.set([B, T, this.stateRows, l * D, reverse, ...lastOut(l), inT, inB, wOffset], ((2 * l + 1) * this.paramStride) / 4);
+      const { inStrideT, inStrideB } = inStrides(l);
+      const N = D * 3 * paddedHidden(H);
+      const projection = { M: T * B, N, K: layerInputSize(o, l), batch: B, strideT: inStrideT, strideB: inStrideB, tilesY };
+      writeStruct(params, 2 * l * this.paramStride, PROJECTION_PARAMS, projection);
+      const step = { batch: B, steps: T, stateRows: this.stateRows, layerBase: l * D, dirBase, ...outStrides(l), inStrideT, inStrideB, wOffset };
+      writeStruct(params, (2 * l + 1) * this.paramStride, RECURRENCE_PARAMS, { ...step, ...oneLayer });
     }
-    const uBase1 = L > 1 ? layers[1].offset / 16 : 0;
-    const uStride = L > 2 ? (layers[2].offset - layers[1].offset) / 16 : 0;
-    const hiddenBase = (3 * this.slotBytes) / F32 + B;
-    params.set([B, T, L, 0, reverse, ...lastOut(L - 1), ...inStrides(0), wOffset, uBase1, uStride, hiddenBase, L], (2 * L * this.paramStride) / 4);
+    // A stack bound whole has one direction, so its state rows are its L layers.
+    writeStruct(params, 2 * L * this.paramStride, RECURRENCE_PARAMS, {
+      batch: B, steps: T, stateRows: L, layerBase: 0, dirBase, ...outStrides(L - 1), ...inStrides(0), wOffset,
+      uBase1: L > 1 ? layers[1].offset / 16 : 0,
+      uStride: L > 2 ? (layers[2].offset - layers[1].offset) / 16 : 0,
+      hiddenBase: (3 * this.slotBytes) / F32 + B,
+      layers: L,
+    });
     device.queue.writeBuffer(this.params, 0, params);
 
     this.slots = slots;
     this.slotCount = slots.length;
     this.stepUniforms = this.create('step index', slots.length * this.slotStride, Usage.UNIFORM | Usage.COPY_DST);
     const stepData = new Uint32Array((slots.length * this.slotStride) / 4);
-    slots.forEach((slot, i) => stepData.set([slot.s, slot.parity, this.wave(slot.s).first], (i * this.slotStride) / 4));
+    slots.forEach(({ s, parity }, i) => {
+      writeStruct(stepData, i * this.slotStride, STEP, { s, parity, first: waveLayers(schedule, s, T, L).first });
+    });
     device.queue.writeBuffer(this.stepUniforms, 0, stepData);
     this.stepBindGroup = device.createBindGroup({
       label: 'webgpu-gru step index',
       layout: deviceKernels(device).stepUniformLayout,
-      entries: [{ binding: 0, resource: { buffer: this.stepUniforms, size: 16 } }],
+      entries: [{ binding: 0, resource: { buffer: this.stepUniforms, size: STEP_BYTES } }],
     });
-  }
-
-  /** The layers a wavefront dispatch of wave s runs: first … first + count − 1 (else layer 0 only). */
-  private wave(s: number): { first: number; count: number } {
-    if (this.schedule !== 'wavefront') return { first: 0, count: 1 };
-    const first = Math.max(0, s - this.steps + 1);
-    return { first, count: Math.min(this.o.numLayers - 1, s) - first + 1 };
-  }
-
-  /**
-   * The state slot that holds hN after `slots` slots from slot 0: each dispatch along the sequence
-   * flips a layer's slot, and in a wavefront every layer runs `steps` steps.
-   */
-  finalParity(slots: number): number {
-    return (this.schedule === 'wavefront' ? this.steps : slots) % 2;
   }
 
   private create(label: string, size: number, usage: number): GPUBuffer {
@@ -237,8 +225,10 @@ export class Plan {
    * create none.
    */
   private bindGroups(input: GPUBuffer, output: GPUBuffer): LayerGroups[] {
-    const cached = this.cachedGroups;
-    if (cached && cached.input === input && cached.output === output) return cached.groups;
+    return this.groups.get([input, output], () => this.makeBindGroups(input, output));
+  }
+
+  private makeBindGroups(input: GPUBuffer, output: GPUBuffer): LayerGroups[] {
     const k = deviceKernels(this.device);
     const L = this.o.numLayers;
     const stepGroup = (label: string, weights: GPUBufferBinding, out: GPUBuffer, paramIndex: number) =>
@@ -258,7 +248,7 @@ export class Plan {
     const layers = this.stacked ? this.layers.slice(0, 1) : this.layers;
     const last = this.layers[L - 1];
     const allWeights = { buffer: last.weights, offset: 0, size: last.offset + last.bytes };
-    const groups = layers.map((w, l): LayerGroups => {
+    return layers.map((w, l): LayerGroups => {
       const layerIn = l === 0 ? input : this.hidden[(l - 1) % 2];
       const layerOut = l === L - 1 || this.stacked ? output : this.hidden[l % 2];
       if (this.schedule === 'persistent') {
@@ -289,54 +279,48 @@ export class Plan {
       const weights = { buffer: w.weights, offset: w.offset, size: w.recurrentBytes };
       return { projection, recurrence: stepGroup(`step layer ${l}`, weights, layerOut, 2 * l + 1) };
     });
-    this.cachedGroups = { input, output, groups };
-    return groups;
   }
 
   /**
    * Records every layer of a forward into one compute pass. `slots` lists the step-uniform slots
    * in order: one per step (stepwise), per wave (wavefront) or per chunk of persistentChunk()
    * steps (persistent). Each dispatch reads a layer's h from its slot's parity and writes the
-   * other; see finalParity().
+   * other; see finalParity() in src/schedule.ts.
    */
   encode(encoder: GPUCommandEncoder, input: GPUBuffer, output: GPUBuffer, slots: readonly number[]): void {
-    const { hiddenSize: H, numDirections: D } = this.o;
+    const { hiddenSize: H, numDirections: D, numLayers: L } = this.o;
     const B = this.batch;
     const tilesM = Math.ceil((this.steps * B) / PROJECTION_TILE);
     const tilesY = Math.min(tilesM, this.device.limits.maxComputeWorkgroupsPerDimension);
     const tilesN = Math.ceil((D * 3 * paddedHidden(H)) / PROJECTION_TILE);
     const unitGroups = Math.ceil(paddedHidden(H) / 4 / stepUnits(this.o));
     const rowGroups = Math.ceil(B / STEP_ROWS);
-    const { sequence, sequenceInput, sequenceStack } = this.kernels.recurrence;
-    const steps = this.schedule === 'wavefront' ? this.kernels.recurrence.wave! : this.kernels.recurrence;
+    const recurrence = this.kernels.recurrence;
     const pass = encoder.beginComputePass({ label: 'webgpu-gru forward' });
-    this.bindGroups(input, output).forEach(({ projection, recurrence }, l) => {
-      if (projection) {
+    this.bindGroups(input, output).forEach((groups, l) => {
+      if (groups.projection) {
         pass.setPipeline(this.kernels.projection);
-        pass.setBindGroup(0, projection);
+        pass.setBindGroup(0, groups.projection);
         pass.dispatchWorkgroups(tilesN, tilesY, Math.ceil(tilesM / tilesY));
       }
-      pass.setBindGroup(0, recurrence);
-      if (!isStepwise(this.schedule)) {
-        if (this.schedule === 'persistent-split') pass.setPipeline(sequence!);
-        else pass.setPipeline(this.stacked ? sequenceStack! : sequenceInput!.get(layerInputSize(this.o, l))!);
+      pass.setBindGroup(0, groups.recurrence);
+      if (recurrence.schedule === 'persistent' || recurrence.schedule === 'persistent-split') {
+        pass.setPipeline(recurrence.layers[l]);
         for (const slot of slots) {
           pass.setBindGroup(1, this.stepBindGroup, [slot * this.slotStride]);
           pass.dispatchWorkgroups(1, B, D);
         }
         return;
       }
-      if (steps.fused) pass.setPipeline(steps.fused);
+      // One pass per step: its pipeline is set once; two: each is set before its dispatch.
+      const passes = recurrence.step;
+      if (passes.length === 1) pass.setPipeline(passes[0]);
       for (const slot of slots) {
         pass.setBindGroup(1, this.stepBindGroup, [slot * this.slotStride]);
         // z: the directions, or a wavefront's layers.
-        const z = this.schedule === 'wavefront' ? this.wave(this.slots[slot].s).count : D;
-        if (steps.fused) {
-          pass.dispatchWorkgroups(unitGroups, rowGroups, z);
-        } else {
-          pass.setPipeline(steps.reset!);
-          pass.dispatchWorkgroups(unitGroups, rowGroups, z);
-          pass.setPipeline(steps.update!);
+        const z = recurrence.schedule === 'wavefront' ? waveLayers('wavefront', this.slots[slot].s, this.steps, L).count : D;
+        for (const pipeline of passes) {
+          if (passes.length > 1) pass.setPipeline(pipeline);
           pass.dispatchWorkgroups(unitGroups, rowGroups, z);
         }
       }
@@ -352,9 +336,4 @@ export class Plan {
 
 function align4(n: number): number {
   return Math.ceil(n / 4) * 4;
-}
-
-/** queue.writeBuffer for a Float32Array on any ArrayBuffer (the typings insist on a plain one). */
-export function writeFloats(queue: GPUQueue, buffer: GPUBuffer, offset: number, data: Float32Array): void {
-  queue.writeBuffer(buffer, offset, data as Float32Array<ArrayBuffer>);
 }

@@ -2,8 +2,14 @@
  * The public weight layout (one entry per layer and direction, gate blocks in `gateOrder`), its
  * validation, and the packing into the GPU layout the kernels read.
  */
+import { checkFloatArray, checkKeys } from './args.js';
 import { GRUError, fail } from './errors.js';
-import { checkKeys, type ResolvedOptions, type WeightFormat } from './options.js';
+import { bindingLimit } from './gpu.js';
+import { toHalf } from './half.js';
+import type { ResolvedOptions, WeightFormat } from './options.js';
+
+// src/wasm/layout.ts imports toHalf from here; its home is src/half.ts.
+export { toHalf };
 
 export interface GRUWeights {
   /** [3H, inputSize of this layer]: layer 0: I, later layers: D·H. */
@@ -23,13 +29,6 @@ export function layerInputSize(o: ResolvedOptions, layer: number): number {
   return layer === 0 ? o.inputSize : o.numDirections * o.hiddenSize;
 }
 
-function checkArray(argument: string, value: unknown, length: number, shape: string): void {
-  if (!(value instanceof Float32Array)) fail(argument, `a Float32Array of ${shape} = ${length} values`, value);
-  if (value.length !== length) {
-    throw new GRUError(`${argument}: expected ${shape} = ${length} values, got ${value.length}`);
-  }
-}
-
 export function validateWeights(o: ResolvedOptions, weights: unknown): readonly GRUWeights[] {
   const count = o.numLayers * o.numDirections;
   const shape = `numLayers × directions = ${o.numLayers} × ${o.numDirections}`;
@@ -44,10 +43,10 @@ export function validateWeights(o: ResolvedOptions, weights: unknown): readonly 
     checkKeys(name, w, WEIGHT_KEYS);
     const entry = w as Record<string, unknown>;
     const K = layerInputSize(o, Math.floor(index / o.numDirections));
-    checkArray(`${name}.weightIh`, entry.weightIh, 3 * H * K, `[3H, ${K}] = [${3 * H}, ${K}]`);
-    checkArray(`${name}.weightHh`, entry.weightHh, 3 * H * H, `[3H, H] = [${3 * H}, ${H}]`);
+    checkFloatArray(`${name}.weightIh`, entry.weightIh, 3 * H * K, `[3H, ${K}] = [${3 * H}, ${K}]`);
+    checkFloatArray(`${name}.weightHh`, entry.weightHh, 3 * H * H, `[3H, H] = [${3 * H}, ${H}]`);
     for (const key of ['biasIh', 'biasHh'] as const) {
-      if (entry[key] !== undefined) checkArray(`${name}.${key}`, entry[key], 3 * H, `[3H] = [${3 * H}]`);
+      if (entry[key] !== undefined) checkFloatArray(`${name}.${key}`, entry[key], 3 * H, `[3H] = [${3 * H}]`);
     }
   });
   return weights as GRUWeights[];
@@ -99,36 +98,8 @@ export function weightLayout(o: ResolvedOptions, limits: { minStorageBufferOffse
   const bytes = Array.from({ length: o.numLayers }, (_, l) => projectionOffset + (layerInputSize(o, l) + 1) * N * 4);
   const offsets = bytes.map((_, l) => bytes.slice(0, l).reduce((sum, b) => sum + alignUp(b), 0));
   const total = offsets[o.numLayers - 1] + bytes[o.numLayers - 1];
-  const shared = total <= Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
+  const shared = total <= bindingLimit(limits);
   return { projectionOffset, bytes, offsets: shared ? offsets : offsets.map(() => 0), total, shared };
-}
-
-const f32Scratch = new Float32Array(1);
-const u32Scratch = new Uint32Array(f32Scratch.buffer);
-
-/** IEEE binary16 bits of x, rounded to nearest even (what pack2x16float would give). */
-export function toHalf(x: number): number {
-  f32Scratch[0] = x;
-  const bits = u32Scratch[0];
-  const sign = (bits >>> 16) & 0x8000;
-  const exponent = (bits >>> 23) & 0xff;
-  let mantissa = bits & 0x7fffff;
-  if (exponent === 0xff) return sign | 0x7c00 | (mantissa ? 0x200 : 0);
-  const e = exponent - 112; // rebias 127 → 15
-  if (e >= 0x1f) return sign | 0x7c00;
-  let shift = 13;
-  let base = e << 10;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    mantissa |= 0x800000;
-    shift = 14 - e;
-    base = 0;
-  }
-  let half = base + (mantissa >>> shift);
-  const rest = mantissa & ((1 << shift) - 1);
-  const middle = 1 << (shift - 1);
-  if (rest > middle || (rest === middle && half & 1)) half++;
-  return sign | half;
 }
 
 /**

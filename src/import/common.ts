@@ -6,9 +6,14 @@
  * Importers take bytes and plain objects and return plain objects: no I/O, no Node APIs, no GPU,
  * so they run the same in a browser, a worker and Node.
  */
+import { checkFinite as checkFiniteValues } from '../args.js';
 import { GRUError, describe } from '../errors.js';
+import { halfToFloat } from '../half.js';
 import type { GRUOptions } from '../options.js';
 import type { GRUWeights } from '../weights.js';
+
+// src/wasm/layout.ts imports halfToFloat from here; its home is src/half.ts.
+export { halfToFloat };
 
 /** One GRU stack found in a model file, ready for `GRU.create(device, options, weights)`. */
 export interface ImportedGRU {
@@ -16,7 +21,7 @@ export interface ImportedGRU {
   name: string;
   /** Complete options: sizes, layers, direction, batchFirst, resetAfter, gateOrder, activations (and clip). */
   options: GRUOptions;
-  /** One entry per layer and direction (index layer·D + direction), in API.md's layout and `options.gateOrder`. */
+  /** One entry per layer and direction (index layer·D + direction), in the README's layout (`GRUWeights`) and `options.gateOrder`. */
   weights: GRUWeights[];
   /** [L·D, B, H] when the model holds a constant initial state (ONNX `initial_h`); pass it as `h0`. */
   initialH?: Float32Array;
@@ -88,11 +93,7 @@ export function checkShape(what: string, actual: readonly number[], expected: re
 
 /** Weights with NaN or ±Infinity are a corrupted file, never a trained model. */
 export function checkFinite(what: string, data: Float32Array): void {
-  for (let i = 0; i < data.length; i++) {
-    if (!Number.isFinite(data[i])) {
-      throw new GRUError(`${what}: element ${i} is ${data[i]}; a weight must be finite (is the file corrupted?)`);
-    }
-  }
+  checkFiniteValues(what, data, 'a weight must be finite (is the file corrupted?)');
 }
 
 /** Accepts a Uint8Array, any other ArrayBufferView or an ArrayBuffer, as a byte view (no copy). */
@@ -102,6 +103,18 @@ export function toBytes(argument: string, value: unknown): Uint8Array {
   if (value instanceof ArrayBuffer) return new Uint8Array(value);
   if (typeof SharedArrayBuffer !== 'undefined' && value instanceof SharedArrayBuffer) return new Uint8Array(value);
   throw new GRUError(`${argument}: expected the file's bytes as a Uint8Array or ArrayBuffer, got ${describe(value)}`);
+}
+
+/** The parts one after another, in a new array (or the only part itself). */
+export function concatArrays<T extends Uint8Array | Float32Array | Float64Array>(parts: readonly T[], Type: { new (n: number): T }): T {
+  if (parts.length === 1) return parts[0]!;
+  const out = new Type(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -116,16 +129,6 @@ export function readFloat32(bytes: Uint8Array, offset: number, count: number): F
     for (let i = 0; i < count; i++) out[i] = view.getFloat32(i * 4, true);
   }
   return out;
-}
-
-/** IEEE 754 binary16 → number. */
-export function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exponent = (h >> 10) & 0x1f;
-  const fraction = h & 0x3ff;
-  if (exponent === 0) return sign * fraction * 2 ** -24;
-  if (exponent === 31) return fraction ? NaN : sign * Infinity;
-  return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
 }
 
 /** bfloat16 (the top half of a float32) → number. */

@@ -27,7 +27,9 @@
  * Only GRU nodes of the main graph are read (not those inside If/Loop/Scan bodies). Tensors stored
  * in external files, sparse initializers and the float8/int4 types are not supported and say so.
  */
+import { checkKeys } from '../args.js';
 import { GRUError, describe } from '../errors.js';
+import { halfToFloat, roundToHalf } from '../half.js';
 import type { Activation, GRUOptions } from '../options.js';
 import type { GRUWeights } from '../weights.js';
 import {
@@ -36,7 +38,6 @@ import {
   dictEntries,
   formatShape,
   guard,
-  halfToFloat,
   product,
   READERS,
   toBytes,
@@ -494,20 +495,6 @@ function cast(v: Value, to: number): Value {
   return { dims: v.dims, type: to, data };
 }
 
-/** Rounds to the nearest float16 value (ties to even). */
-function roundToHalf(x: number): number {
-  if (!Number.isFinite(x) || x === 0) return x;
-  const a = Math.abs(x);
-  if (a >= 65520) return Math.sign(x) * Infinity;
-  let e = Math.max(-14, Math.floor(Math.log2(a)));
-  if (2 ** e > a && e > -14) e--;
-  const ulp = 2 ** (e - 10);
-  const q = a / ulp;
-  const f = Math.floor(q);
-  const r = q - f > 0.5 || (q - f === 0.5 && f % 2 === 1) ? f + 1 : f;
-  return Math.sign(x) * r * ulp;
-}
-
 function roundToBfloat16(x: number): number {
   const f = new Float32Array([x]);
   const u = new Uint32Array(f.buffer);
@@ -687,9 +674,7 @@ export function fromONNX(bytes: Uint8Array, options: FromONNXOptions = {}): Impo
 
 function givenTensors(options: unknown): Map<string, Value> {
   if (typeof options !== 'object' || options === null) throw new GRUError(`options: expected { tensors? }, got ${describe(options)}`);
-  for (const key of Object.keys(options)) {
-    if (key !== 'tensors') throw new GRUError(`options: unknown option ${JSON.stringify(key)}; expected tensors`);
-  }
+  checkKeys('options', options, ['tensors']);
   const out = new Map<string, Value>();
   const tensors = (options as FromONNXOptions).tensors;
   if (tensors === undefined) return out;

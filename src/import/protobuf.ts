@@ -14,7 +14,7 @@
  * offset. Records of unknown fields are skipped, as protobuf requires.
  */
 import { GRUError } from '../errors.js';
-import { readFloat32 } from './common.js';
+import { concatArrays, readFloat32 } from './common.js';
 
 interface Field {
   wire: number;
@@ -161,7 +161,7 @@ export class ProtoMessage {
       }
       parts.push(readFloat32(this.bytes, f.start, (f.end - f.start) / 4));
     }
-    return concat(parts, Float32Array);
+    return concatArrays(parts, Float32Array);
   }
 
   /** A repeated double field, packed or not. */
@@ -176,7 +176,7 @@ export class ProtoMessage {
       for (let i = 0; i < part.length; i++) part[i] = view.getFloat64(i * 8, true);
       parts.push(part);
     }
-    return concat(parts, Float64Array);
+    return concatArrays(parts, Float64Array);
   }
 
   bytesOf(number: number, name: string): Uint8Array | undefined {
@@ -209,15 +209,4 @@ export class ProtoMessage {
       throw new GRUError(`${this.path}.${name}: the string at byte ${f.at} is not valid UTF-8 (corrupted data)`);
     }
   }
-}
-
-function concat<T extends Float32Array | Float64Array>(parts: T[], Type: { new (n: number): T }): T {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Type(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

@@ -13,6 +13,7 @@
  * inferred and every tensor's shape is checked against them; `batch_first` is not stored in a
  * state_dict, so it is an option here.
  */
+import { checkKeys } from '../args.js';
 import { GRUError, describe } from '../errors.js';
 import type { GRUOptions } from '../options.js';
 import type { GRUWeights } from '../weights.js';
@@ -101,11 +102,7 @@ function checkOptions(options: unknown): { prefix: string | undefined; batchFirs
   if (typeof options !== 'object' || options === null) {
     throw new GRUError(`options: expected { prefix?, batchFirst? }, got ${describe(options)}`);
   }
-  for (const key of Object.keys(options)) {
-    if (key !== 'prefix' && key !== 'batchFirst') {
-      throw new GRUError(`options: unknown option ${JSON.stringify(key)}; expected one of prefix, batchFirst`);
-    }
-  }
+  checkKeys('options', options, ['prefix', 'batchFirst']);
   const o = options as { prefix?: unknown; batchFirst?: unknown };
   if (o.prefix !== undefined && typeof o.prefix !== 'string') throw new GRUError(`options.prefix: expected a string, got ${describe(o.prefix)}`);
   if (o.batchFirst !== undefined && typeof o.batchFirst !== 'boolean') {

@@ -24,10 +24,12 @@
  * modelTopology.keras_version is 3 or later, tfjs' otherwise (tfjs itself always uses 0.2);
  * `options.hardSigmoid` overrides that.
  */
+import { checkKeys, checkPositiveInteger } from '../args.js';
 import { GRUError, describe } from '../errors.js';
+import { halfToFloat } from '../half.js';
 import type { Activation, GRUOptions } from '../options.js';
 import type { GRUWeights } from '../weights.js';
-import { checkFinite, formatShape, guard, halfToFloat, product, readFloat32, toBytes, type ImportedGRU } from './common.js';
+import { checkFinite, concatArrays, formatShape, guard, product, readFloat32, toBytes, type ImportedGRU } from './common.js';
 
 export interface FromTFJSOptions {
   /**
@@ -84,14 +86,7 @@ function concatBuffers(weightData: unknown): Uint8Array {
       throw new GRUError(`${(e as Error).message.replace("the file's bytes", 'a weight shard')}`);
     }
   });
-  if (views.length === 1) return views[0]!;
-  const out = new Uint8Array(views.reduce((n, v) => n + v.length, 0));
-  let at = 0;
-  for (const v of views) {
-    out.set(v, at);
-    at += v.length;
-  }
-  return out;
+  return concatArrays(views, Uint8Array);
 }
 
 const DTYPE_WIDTH: Record<string, number> = { float32: 4, int32: 4, bool: 1, complex64: 8 };
@@ -288,9 +283,7 @@ export function fromTFJSLayersModel(
   options: FromTFJSOptions = {},
 ): ImportedGRU[] {
   if (typeof options !== 'object' || options === null) throw new GRUError(`options: expected { hardSigmoid? }, got ${describe(options)}`);
-  for (const key of Object.keys(options)) {
-    if (key !== 'hardSigmoid') throw new GRUError(`options: unknown option ${JSON.stringify(key)}; expected hardSigmoid`);
-  }
+  checkKeys('options', options, ['hardSigmoid']);
   if (options.hardSigmoid !== undefined && options.hardSigmoid !== 'tfjs' && options.hardSigmoid !== 'keras3') {
     throw new GRUError(`options.hardSigmoid: expected 'tfjs' or 'keras3', got ${describe(options.hardSigmoid)}`);
   }
@@ -362,9 +355,7 @@ function importLayer(found: Found, specs: WeightSpec[], data: Uint8Array, hardSi
   } else {
     groups.push(mine);
   }
-  const units = found.layers[0]!.units;
-  if (typeof units !== 'number' || !Number.isInteger(units) || units < 1) throw new GRUError(`${where}: config.units: expected a positive integer, got ${describe(units)}`);
-  const H = units;
+  const H = checkPositiveInteger(`${where}: config.units`, found.layers[0]!.units);
   const describeConfig = (c: Json) =>
     JSON.stringify([c.units, activationName(c.activation), activationName(c.recurrent_activation), c.use_bias, c.reset_after]);
   if (found.layers.length === 2 && describeConfig(found.layers[0]!) !== describeConfig(found.layers[1]!)) {

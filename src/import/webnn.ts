@@ -6,6 +6,7 @@
  *   resetAfter (default true); direction 'forward' | 'backward' | 'both'.
  * WebNN's `activations` are MLActivation objects; here they are named ('sigmoid', 'tanh', 'relu').
  */
+import { checkKeys, checkPositiveInteger } from '../args.js';
 import { GRUError, describe } from '../errors.js';
 import type { GRUOptions } from '../options.js';
 import type { GRUWeights } from '../weights.js';
@@ -63,16 +64,10 @@ export function fromWebNN(input: WebNNGRUInput): ImportedGRU {
 
 function convert(input: unknown): ImportedGRU {
   if (typeof input !== 'object' || input === null) throw new GRUError(`input: expected an object of WebNN GRU arrays, got ${describe(input)}`);
-  for (const key of Object.keys(input)) {
-    if (!KEYS.has(key)) throw new GRUError(`input: unknown key ${JSON.stringify(key)}; expected one of ${[...KEYS].join(', ')}`);
-  }
+  checkKeys('input', input, KEYS, 'key');
   const o = input as Record<string, unknown>;
-  for (const key of ['hiddenSize', 'inputSize'] as const) {
-    const v = o[key];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new GRUError(`input.${key}: expected a positive integer, got ${describe(v)}`);
-  }
-  const H = o.hiddenSize as number;
-  const I = o.inputSize as number;
+  const H = checkPositiveInteger('input.hiddenSize', o.hiddenSize);
+  const I = checkPositiveInteger('input.inputSize', o.inputSize);
   const direction = o.direction ?? (o.numDirections === 2 ? 'both' : 'forward');
   if (direction !== 'forward' && direction !== 'backward' && direction !== 'both') {
     throw new GRUError(`input.direction: expected 'forward', 'backward' or 'both', got ${describe(direction)}`);

@@ -3,13 +3,15 @@
  * `Embedding` can read directly. Ties go to the first maximum (as `torch.argmax`). Kernel:
  * shaders/head.wgsl `argmax`; CPU twin: `argmaxReference` in ./reference.ts (exact).
  */
+import { checkDevice, checkObject, checkPositiveInteger, checkStorage } from '../args.js';
 import { GRUError } from '../errors.js';
-import { checkBatch, checkDevice, checkKeys, checkObject, checkPositiveInteger, checkStorage, F32 } from './common.js';
+import { F32, KeepLast } from '../gpu.js';
+import { checkBatch, checkKeys } from './common.js';
 import { layerLayout, layerPipeline } from './pipelines.js';
 
 export class Argmax {
   private destroyed = false;
-  private bindGroup?: { logits: GPUBuffer; ids: GPUBuffer; batch: number; group: GPUBindGroup };
+  private readonly bindGroup = new KeepLast<GPUBindGroup>();
 
   private constructor(
     readonly device: GPUDevice,
@@ -32,21 +34,16 @@ export class Argmax {
     const B = checkBatch(this.device, batch);
     checkStorage('logits', logits, B * this.size * F32, `[batch, size] = [${B}, ${this.size}]`);
     checkStorage('ids', ids, B * 4, `[batch] = [${B}] u32`);
-    const memo = this.bindGroup;
-    let group: GPUBindGroup;
-    if (memo && memo.logits === logits && memo.ids === ids && memo.batch === B) {
-      group = memo.group;
-    } else {
-      group = this.device.createBindGroup({
+    const group = this.bindGroup.get([logits, ids, B], () =>
+      this.device.createBindGroup({
         label: 'webgpu-gru argmax',
         layout: layerLayout(this.device, 'argmax'),
         entries: [
           { binding: 3, resource: { buffer: logits, size: B * this.size * F32 } },
           { binding: 4, resource: { buffer: ids, size: B * 4 } },
         ],
-      });
-      this.bindGroup = { logits, ids, batch: B, group };
-    }
+      }),
+    );
     pass.setPipeline(this.pipeline);
     pass.setBindGroup(0, group);
     pass.dispatchWorkgroups(B);
@@ -55,6 +52,6 @@ export class Argmax {
   /** Idempotent; an Argmax holds no GPU memory of its own. */
   destroy(): void {
     this.destroyed = true;
-    this.bindGroup = undefined;
+    this.bindGroup.clear();
   }
 }

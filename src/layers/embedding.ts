@@ -3,8 +3,10 @@
  * first layer of a language model. Kernel: shaders/embedding.wgsl `embed`; CPU twin:
  * `embeddingReference` in ./reference.ts (bit-exact: the kernel copies).
  */
+import { checkDevice, checkObject, checkPositiveInteger, checkStorage } from '../args.js';
 import { GRUError } from '../errors.js';
-import { buildGuarded, checkBatch, checkDevice, checkKeys, checkObject, checkPositiveInteger, checkStorage, checkWeights, F32, uploadStorage } from './common.js';
+import { bindingLimit, F32, KeepLast } from '../gpu.js';
+import { buildGuarded, checkBatch, checkKeys, checkWeights, uploadStorage } from './common.js';
 import { layerLayout, layerPipeline } from './pipelines.js';
 
 export interface EmbeddingWeights {
@@ -18,7 +20,7 @@ const WG = 64;
 
 export class Embedding {
   private destroyed = false;
-  private bindGroup?: { ids: GPUBuffer; output: GPUBuffer; batch: number; group: GPUBindGroup };
+  private readonly bindGroup = new KeepLast<GPUBindGroup>();
 
   private constructor(
     readonly device: GPUDevice,
@@ -36,7 +38,7 @@ export class Embedding {
     const V = checkPositiveInteger('weights.vocabSize', w.vocabSize);
     const E = checkPositiveInteger('weights.embeddingSize', w.embeddingSize);
     const weight = checkWeights('weights.weight', w.weight, V * E, `[vocabSize, embeddingSize] = [${V}, ${E}]`);
-    const limit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
+    const limit = bindingLimit(device.limits);
     if (weight.byteLength > limit) {
       throw new GRUError(`weights.weight: the table needs ${weight.byteLength} bytes, over this device's storage binding limit (${limit} bytes)`);
     }
@@ -69,12 +71,8 @@ export class Embedding {
     checkStorage('output', output, B * E * F32, `[batch, embeddingSize] = [${B}, ${E}]`);
     const groups = Math.ceil((B * E) / WG);
     checkBatch(this.device, groups, 1, `batch × embeddingSize / ${WG} (workgroups)`);
-    const memo = this.bindGroup;
-    let group: GPUBindGroup;
-    if (memo && memo.ids === ids && memo.output === output && memo.batch === B) {
-      group = memo.group;
-    } else {
-      group = this.device.createBindGroup({
+    const group = this.bindGroup.get([ids, output, B], () =>
+      this.device.createBindGroup({
         label: 'webgpu-gru embed',
         layout: layerLayout(this.device, 'embed'),
         entries: [
@@ -82,9 +80,8 @@ export class Embedding {
           { binding: 1, resource: { buffer: this.table } },
           { binding: 2, resource: { buffer: output, size: B * E * F32 } },
         ],
-      });
-      this.bindGroup = { ids, output, batch: B, group };
-    }
+      }),
+    );
     pass.setPipeline(this.pipeline);
     pass.setBindGroup(0, group);
     pass.dispatchWorkgroups(groups);
@@ -94,7 +91,7 @@ export class Embedding {
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
-    this.bindGroup = undefined;
+    this.bindGroup.clear();
     this.table.destroy();
   }
 }

@@ -2,8 +2,10 @@
  * `Linear`: y = x·Wᵀ + b on GPU buffers (PyTorch `nn.Linear`), a language model's output head.
  * Kernel: shaders/head.wgsl `linear`; CPU twin: `linearReference` in ./reference.ts.
  */
+import { checkDevice, checkObject, checkPositiveInteger, checkStorage } from '../args.js';
 import { GRUError } from '../errors.js';
-import { buildGuarded, checkBatch, checkDevice, checkKeys, checkObject, checkPositiveInteger, checkStorage, checkWeights, F32, uploadStorage } from './common.js';
+import { bindingLimit, F32, KeepLast } from '../gpu.js';
+import { buildGuarded, checkBatch, checkKeys, checkWeights, uploadStorage } from './common.js';
 import { layerLayout, layerPipeline } from './pipelines.js';
 
 export interface LinearWeights {
@@ -30,7 +32,7 @@ export function packLinear(weight: Float32Array, bias: Float32Array | undefined,
 
 export class Linear {
   private destroyed = false;
-  private bindGroup?: { input: GPUBuffer; output: GPUBuffer; batch: number; group: GPUBindGroup };
+  private readonly bindGroup = new KeepLast<GPUBindGroup>();
 
   private constructor(
     readonly device: GPUDevice,
@@ -50,7 +52,7 @@ export class Linear {
     const weight = checkWeights('weights.weight', w.weight, OUT * IN, `[outFeatures, inFeatures] = [${OUT}, ${IN}]`);
     const bias = w.bias === undefined ? undefined : checkWeights('weights.bias', w.bias, OUT, `[outFeatures] = [${OUT}]`);
     const packed = packLinear(weight, bias, IN, OUT);
-    const limit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
+    const limit = bindingLimit(device.limits);
     if (packed.byteLength > limit) {
       throw new GRUError(`weights.weight: the packed weights need ${packed.byteLength} bytes, over this device's storage binding limit (${limit} bytes)`);
     }
@@ -77,12 +79,8 @@ export class Linear {
     const B = checkBatch(this.device, batch);
     checkStorage('input', input, B * this.inFeatures * F32, `[batch, inFeatures] = [${B}, ${this.inFeatures}]`);
     checkStorage('output', output, B * this.outFeatures * F32, `[batch, outFeatures] = [${B}, ${this.outFeatures}]`);
-    const memo = this.bindGroup;
-    let group: GPUBindGroup;
-    if (memo && memo.input === input && memo.output === output && memo.batch === B) {
-      group = memo.group;
-    } else {
-      group = this.device.createBindGroup({
+    const group = this.bindGroup.get([input, output, B], () =>
+      this.device.createBindGroup({
         label: 'webgpu-gru linear',
         layout: layerLayout(this.device, 'linear'),
         entries: [
@@ -90,9 +88,8 @@ export class Linear {
           { binding: 1, resource: { buffer: this.weights } },
           { binding: 2, resource: { buffer: output, size: B * this.outFeatures * F32 } },
         ],
-      });
-      this.bindGroup = { input, output, batch: B, group };
-    }
+      }),
+    );
     pass.setPipeline(this.pipeline);
     pass.setBindGroup(0, group);
     pass.dispatchWorkgroups(Math.ceil(Math.ceil(this.outFeatures / 4) / WG), B);
@@ -102,7 +99,7 @@ export class Linear {
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
-    this.bindGroup = undefined;
+    this.bindGroup.clear();
     this.weights.destroy();
   }
 }

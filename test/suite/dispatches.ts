@@ -6,7 +6,7 @@
 import { GRU, type GRUOptions } from '../../src/index.js';
 import type { Case } from './registry.js';
 import { resolveOptions } from '../../src/options.js';
-import { persistentChunk } from '../../src/pipelines.js';
+import { persistentChunk } from '../../src/schedule.js';
 import { randomWeights } from './util.js';
 
 interface Counts {

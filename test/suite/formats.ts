@@ -7,7 +7,7 @@
  * from the arithmetic, which is f32 throughout.
  */
 import { GRU, type GRUOptions, type WeightFormat } from '../../src/index.js';
-import { toHalf } from '../../src/weights.js';
+import { toHalf } from '../../src/half.js';
 import type { Case } from './registry.js';
 import { checkAgainstReference, randomWeights, rng, uniform, type Tolerance } from './util.js';
 

@@ -10,6 +10,7 @@ import { layerCases } from './layers.js';
 import { leakCases } from './leaks.js';
 import { matrixCases } from './matrix.js';
 import type { Case } from './registry.js';
+import { scheduleCases } from './schedule.js';
 import { streamingCases } from './streaming.js';
 import { wasmCases } from './wasm.js';
 
@@ -20,6 +21,7 @@ export const cases: Case[] = [
   ...activationCases,
   ...streamingCases,
   ...dispatchCases,
+  ...scheduleCases,
   ...formatCases,
   ...errorCases,
   ...leakCases,
