@@ -5,7 +5,7 @@
  * benchmark). Plain JS with JSDoc types so that both the TypeScript tests and plain Node import it.
  *
  * Without a GPU, Chromium's WebGPU runs on SwiftShader, its CPU Vulkan, with the flags of
- * /work/shared/ENV.md. `adapter: 'hardware'` drops the SwiftShader flags so that Chromium picks the
+ * docs/cpu-adapters.md. `adapter: 'hardware'` drops the SwiftShader flags so that Chromium picks the
  * machine's GPU where there is one (it still falls back to SwiftShader where there is none: read
  * the adapter's info to know which one a page got).
  *
@@ -28,7 +28,7 @@ import { createServer, mergeConfig } from 'vite';
 /** @typedef {import('vite').InlineConfig} InlineConfig */
 /** @typedef {'swiftshader' | 'hardware'} AdapterChoice */
 
-/** WebGPU on, and no background traffic to the network (from /work/shared/ENV.md). */
+/** WebGPU on, and no background traffic to the network (docs/cpu-adapters.md). */
 export const BASE_ARGS = Object.freeze([
   '--headless',
   '--no-sandbox',

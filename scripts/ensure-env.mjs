@@ -6,7 +6,7 @@
  * 1. node_modules: `npm ci` when it is missing, or older than package-lock.json and different from it.
  * 2. Chromium for test/browser.test.ts: CHROMIUM_PATH, else /usr/bin/chromium, /usr/bin/chromium-browser.
  * 3. Mesa's EGL/GLES and its software (llvmpipe) driver for the Node path: Dawn's OpenGL ES backend
- *    (see /work/shared/ENV.md). Debian installs them with chromium.
+ *    (see docs/cpu-adapters.md). Debian installs them with chromium.
  * Missing system packages are installed with apt-get when running as root; otherwise it exits
  * non-zero and says what to install.
  */

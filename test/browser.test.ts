@@ -5,7 +5,7 @@
  * the page by name. The cases are imported in Node only for their names and timeouts.
  *
  * No GPU is needed: scripts/chromium.mjs (shared with the benchmark) launches Chromium on SwiftShader,
- * its CPU Vulkan (see /work/shared/ENV.md). Where the page gets no WebGPU adapter, `beforeAll` throws:
+ * its CPU Vulkan (see docs/cpu-adapters.md). Where the page gets no WebGPU adapter, `beforeAll` throws:
  * the file fails and vitest exits non-zero (it lists the cases under the failed hook as skipped, never
  * as passed).
  *

@@ -7,7 +7,7 @@
  * untransformed): `ort.webgpu.min.mjs` is what `import 'onnxruntime-web/webgpu'` resolves to under
  * the package's `onnxruntime-web-use-extern-wasm` condition; its .mjs/.wasm glue comes from the same
  * folder (`env.wasm.wasmPaths`), also for its worker threads. The default `onnxruntime-web` build
- * has no WebGPU GRU and would run the node on wasm with 0 dispatches (see /work/shared/ENV.md).
+ * has no WebGPU GRU and would run the node on wasm with 0 dispatches (see docs/cpu-adapters.md).
  * ORT reads `env.wasm.numThreads` once, when its wasm module starts, so each thread count gets an
  * instance of its own: the same file imported under another URL (`?threads=N`) is another module,
  * with its own env and wasm. `ort-webgpu` and `ort-wasm:threads=N` share the all-threads instance.

@@ -12,15 +12,15 @@
  */
 import { checkFloatArray, checkRunArgs, type RunArgs } from '../args.js';
 import { GRUError, describe, fail } from '../errors.js';
-import { checkKeys, resolveOptions, type GRUOptions, type ResolvedOptions } from '../options.js';
+import { checkKeys } from '../args.js';
+import { F32 } from '../gpu.js';
+import { resolveOptions, type GRUOptions, type ResolvedOptions } from '../options.js';
 import type { GRUResult } from '../reference.js';
 import { layerInputSize, validateWeights, type GRUWeights } from '../weights.js';
 import { Heap } from './heap.js';
 import { instantiate, kernelModule, kernelModuleAsync, resolveSimd, SHARED_MAX_PAGES, wasmSupport, type KernelExports, type WasmSimd } from './kernels.js';
 import { CFG_BYTES, layerFloats, optionFields, packLayerWasm, panelHidden, writeCfg, type CfgField } from './layout.js';
 import { WorkerPool, type PoolJob } from './pool.js';
-
-const F32 = 4;
 
 /** Multiply-adds of one step of one sequence through the whole stack. */
 export function stepMacs(o: ResolvedOptions): number {

@@ -9,8 +9,8 @@
  * (src/weights.ts `packLayer`).
  */
 import type { ResolvedOptions } from '../options.js';
-import { gateBlocks, layerInputSize, toHalf, type GRUWeights } from '../weights.js';
-import { halfToFloat } from '../import/common.js';
+import { halfToFloat, toHalf } from '../half.js';
+import { gateBlocks, layerInputSize, type GRUWeights } from '../weights.js';
 
 /** H rounded up to whole panels of 8. */
 export function panelHidden(H: number): number {
