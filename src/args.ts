@@ -86,15 +86,21 @@ export function checkStorage(argument: string, value: unknown, bytes: number, sh
   return checkBuffer(argument, value, bytes, Usage.STORAGE, 'STORAGE', shape);
 }
 
+/**
+ * The per-call arguments of {@link GRU.forward}, {@link WasmGRU.forward} and {@link gruReference};
+ * `input` holds `[T, B, I]` = steps · batch · inputSize values (`[B, T, I]` when batchFirst). The
+ * call throws a {@link GRUError} naming the argument for a steps or batch that is not a positive
+ * integer, an unknown key, an array of the wrong type or length, or a length outside [0, steps].
+ */
 export interface RunArgs {
   /** T: timesteps in `input`. */
   steps: number;
   /** B: independent sequences in `input`. */
   batch: number;
-  /** [L·D, B, H] initial state, default zeros. */
+  /** `[L·D, B, H]` initial state, default zeros. */
   h0?: Float32Array;
   /**
-   * [B] valid steps per batch row, each in [0, steps] (ONNX sequence_lens, PyTorch packed sequences):
+   * `[B]` valid steps per batch row, each in [0, steps] (ONNX sequence_lens, PyTorch packed sequences):
    * outputs past a row's length are 0, hN holds its last valid state, and the reverse direction
    * starts at the row's own last valid step. Default: every row has `steps`.
    */

@@ -39,26 +39,50 @@ import {
 } from './schedule.js';
 import { packLayer, validateWeights, weightLayout, type GRUWeights } from './weights.js';
 
+/**
+ * The arguments of {@link GRU.forwardGPU}: those of {@link RunArgs}, with `h0` as an array or a
+ * buffer, and optional buffers to write the results into. A buffer that is too small or lacks the
+ * usage named below throws a {@link GRUError} naming it.
+ */
 export interface ForwardGPUArgs {
+  /** T: timesteps in `input`. */
   steps: number;
+  /** B: independent sequences in `input`. */
   batch: number;
-  /** [L·D, B, H], as an array or a buffer with COPY_SRC usage. Default zeros. */
+  /** `[L·D, B, H]`, as an array or a buffer with COPY_SRC usage. Default zeros. */
   h0?: Float32Array | GPUBuffer;
+  /** `[B]` valid steps per batch row, each in [0, steps], as {@link RunArgs.seqLengths}. Default: every row has `steps`. */
   seqLengths?: Int32Array;
-  /** Where to write the output ([T, B, D·H] or [B, T, D·H]); needs STORAGE usage. Default: a new buffer. */
+  /** Where to write the output (`[T, B, D·H]` or `[B, T, D·H]`); needs STORAGE usage. Default: a new buffer. */
   output?: GPUBuffer;
-  /** Where to write hN ([L·D, B, H]); needs COPY_DST usage. Default: a new buffer. */
+  /** Where to write hN (`[L·D, B, H]`); needs COPY_DST usage. Default: a new buffer. */
   hN?: GPUBuffer;
 }
 
+/**
+ * What {@link GRU.forwardGPU} returns: f32 GPU buffers, ready for any work submitted after the
+ * call. New buffers have STORAGE, COPY_SRC and COPY_DST usage.
+ */
 export interface GPUResult {
-  /** Owned by the caller (unless passed in): destroy it when done. */
+  /** `[T, B, D·H]` (`[B, T, D·H]` if batchFirst). Owned by the caller (unless passed in): destroy it when done. */
   output: GPUBuffer;
+  /** `[L·D, B, H]`: each layer's and direction's last state. Owned by the caller (unless passed in): destroy it when done. */
   hN: GPUBuffer;
 }
 
 const GPU_ARG_KEYS = new Set([...RUN_ARG_KEYS, 'output', 'hN']);
 
+/**
+ * A GRU stack on one GPUDevice: PyTorch `nn.GRU`, ONNX `GRU` and Keras `GRU` semantics, chosen by
+ * {@link GRUOptions}. Made by {@link GRU.create} (or {@link createGRU}); `forward` runs a whole
+ * sequence in one submit, `forwardGPU` does the same on GPU buffers with no read-back, and
+ * `createState` with `step` streams one timestep at a time with the state kept on the GPU.
+ * `destroy` frees its buffers.
+ *
+ * Every method checks its arguments first and throws a {@link GRUError} naming the argument, the
+ * expected and the given value, before any GPU work; once destroyed, a GRU throws one from
+ * `forward`, `forwardGPU`, `createState` and the step methods.
+ */
 export class GRU {
   /** The schedules a GRU can be forced to with `options.schedule` (besides 'auto'). */
   static readonly schedules = SCHEDULES;
@@ -66,6 +90,7 @@ export class GRU {
   readonly backend = 'webgpu' as const;
   /** Why this backend was chosen (set by `createGRU`; otherwise says it was asked for). */
   reason = 'GRU.create was called with a device';
+  /** The options as given, with every default filled in (frozen). */
   readonly options: ResolvedOptions;
   private readonly layers: LayerBuffers[];
   private plan?: Plan;
@@ -75,6 +100,7 @@ export class GRU {
   private ownsDevice = false;
 
   private constructor(
+    /** The device this GRU runs on: the caller's, or the one {@link createGRU} requested for it (destroyed with it). */
     readonly device: GPUDevice,
     options: ResolvedOptions,
     layers: LayerBuffers[],
@@ -87,7 +113,15 @@ export class GRU {
     this.layers = layers;
   }
 
-  /** Validates, uploads the weights and compiles the pipelines (cached per device). */
+  /**
+   * Validates, uploads the weights and compiles the pipelines (cached per device).
+   *
+   * @param device - the device to run on; it stays the caller's.
+   * @param options - the network.
+   * @param weights - one entry per (layer, direction), at index `layer · D + direction`; copied.
+   * @throws a {@link GRUError} on bad options or weights, a forced `options.schedule` that does not
+   *   fit the device, weights over the device's buffer limits, or a device that refuses the buffers.
+   */
   static async create(device: GPUDevice, options: GRUOptions, weights: readonly GRUWeights[]): Promise<GRU> {
     checkDevice(device);
     const o = resolveOptions(options);
@@ -352,11 +386,13 @@ export class GRUState {
 
   /** @internal */
   constructor(
+    /** The GRU whose `createState` made this state. */
     readonly owner: GRU,
     /** @internal */ readonly plan: Plan,
     private readonly onDestroy: () => void,
   ) {}
 
+  /** B: the sequences this state holds, fixed by `createState`. */
   get batch(): number {
     return this.plan.batch;
   }
@@ -397,6 +433,7 @@ export class GRUState {
     return h;
   }
 
+  /** Frees the state's GPU buffers; `GRU.destroy` frees those of every state it made. Idempotent. */
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;

@@ -9,9 +9,34 @@ import { SCHEDULES, type Schedule } from './schedule.js';
 // src/wasm/gru.ts and src/backend.ts import checkKeys from here; its home is src/args.ts.
 export { checkKeys };
 
+/**
+ * Which way each layer runs through the sequence ({@link GRUOptions.direction}, default 'forward'):
+ * - 'forward': from t = 0 to each row's last valid step (`seqLengths`, default T);
+ * - 'reverse': from each row's last valid step back to t = 0; the state computed at step t is
+ *   written at output position t;
+ * - 'bidirectional': both (D = 2); each output step holds the forward then the reverse H features,
+ *   and hN holds both directions' last states, at index `layer · D + direction`.
+ */
 export type Direction = 'forward' | 'reverse' | 'bidirectional';
+/**
+ * The order of the three H-row gate blocks in every weight and bias ({@link GRUOptions.gateOrder}):
+ * 'rzn' (reset, update, candidate: PyTorch, the default) or 'zrn' (update, reset, candidate: ONNX,
+ * Keras, WebNN).
+ */
 export type GateOrder = 'rzn' | 'zrn';
+/**
+ * How the recurrent weights are stored on the GPU ({@link GRUOptions.weightFormat}, default 'f32'):
+ * 'f16' as binary16, 'int8' as round(127 · w / max |row|) with one f32 scale per row. The
+ * WebAssembly backend rounds them the same way, so both backends compute with the same weights.
+ */
 export type WeightFormat = 'f32' | 'f16' | 'int8';
+/**
+ * The activations besides sigmoid, tanh and relu, with the default α, β in parentheses (ONNX's
+ * where ONNX has one): hardSigmoid max(0, min(1, α·x + β)) (0.2, 0.5); leakyRelu x < 0 ? α·x : x
+ * (0.01); elu x < 0 ? α·(eˣ − 1) : x (1); softsign x / (1 + |x|); softplus log(1 + eˣ); scaledTanh
+ * α·tanh(β·x) (1, 1); affine α·x + β (1, 0); thresholdedRelu x > α ? x : 0 (1). softsign and
+ * softplus use neither.
+ */
 export type ParametricActivationName =
   | 'hardSigmoid'
   | 'leakyRelu'
@@ -44,8 +69,20 @@ export type Activation =
   | 'relu'
   | ParametricActivationName
   | OnnxActivationName
-  | { name: ParametricActivationName | 'sigmoid' | 'tanh' | 'relu' | OnnxActivationName; alpha?: number; beta?: number };
+  | {
+      /** The activation, spelled as in the string form. */
+      name: ParametricActivationName | 'sigmoid' | 'tanh' | 'relu' | OnnxActivationName;
+      /** A finite number; default: the activation's (see {@link ParametricActivationName}). */
+      alpha?: number;
+      /** A finite number; default: the activation's (see {@link ParametricActivationName}). */
+      beta?: number;
+    };
 
+/**
+ * The network of a GRU stack: the first argument of {@link GRU.create}, {@link WasmGRU.create},
+ * {@link createGRU} and {@link gruReference}. Only `inputSize` and `hiddenSize` are required; an
+ * unknown key or a value out of range throws a {@link GRUError} naming the option.
+ */
 export interface GRUOptions {
   /** I: features of one input step. */
   inputSize: number;
@@ -92,6 +129,10 @@ export const ACTIVATION_CODES = {
   affine: 9,
   thresholdedRelu: 10,
 } as const;
+/**
+ * The camelCase name of an activation, as {@link ResolvedActivation} holds it.
+ * @inline
+ */
 export type ActivationName = keyof typeof ACTIVATION_CODES;
 
 /**
@@ -113,27 +154,46 @@ const ACTIVATION_DEFAULTS: Record<ActivationName, { alpha: number; beta: number 
   thresholdedRelu: { alpha: 1, beta: 0 },
 };
 
+/** An {@link Activation} with its name in camelCase and alpha and beta filled in. */
 export interface ResolvedActivation {
+  /** camelCase, whichever way it was written ('HardSigmoid' becomes 'hardSigmoid'). */
   name: ActivationName;
+  /** The activation's number in the kernels (shaders/recurrence.wgsl `apply_activation`): 0 to 10. */
   code: number;
+  /** As given, else the activation's default (see {@link ParametricActivationName}); 0 where unused. */
   alpha: number;
+  /** As given, else the activation's default (see {@link ParametricActivationName}); 0 where unused. */
   beta: number;
 }
 
+/**
+ * {@link GRUOptions} as a GRU runs them (`GRU.options`, `WasmGRU.options`): validated, every
+ * default filled in, frozen.
+ */
 export interface ResolvedOptions {
+  /** I: features of one input step. */
   inputSize: number;
+  /** H: units of the hidden state. */
   hiddenSize: number;
+  /** L: stacked layers (default 1). */
   numLayers: number;
+  /** Default 'forward'. */
   direction: Direction;
   /** Number of directions: 2 for bidirectional, else 1. */
   numDirections: 1 | 2;
+  /** Whether input and output are `[B, T, …]` rather than `[T, B, …]` (default false). */
   batchFirst: boolean;
+  /** Whether the reset gate multiplies Un·h + bn_h (true, the default) or h (false). */
   resetAfter: boolean;
+  /** Default 'rzn'. */
   gateOrder: GateOrder;
+  /** `[gate activation f, candidate activation g]`; default sigmoid and tanh. */
   activations: readonly [ResolvedActivation, ResolvedActivation];
-  /** 0 means no clipping. */
+  /** The clamp of each pre-activation to [−clip, clip]; 0 means no clipping (the default). */
   clip: number;
+  /** Default 'f32'. */
   weightFormat: WeightFormat;
+  /** Default 'auto'; a forced schedule is checked against the device by `GRU.create`. */
   schedule: Schedule | 'auto';
 }
 

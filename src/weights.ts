@@ -11,14 +11,20 @@ import type { ResolvedOptions, WeightFormat } from './options.js';
 // src/wasm/layout.ts imports toHalf from here; its home is src/half.ts.
 export { toHalf };
 
+/**
+ * The weights of one layer and direction, row-major, in three H-row gate blocks ordered by
+ * `options.gateOrder` (PyTorch's `weight_ih_l{k}`, `weight_hh_l{k}`, `bias_ih_l{k}`,
+ * `bias_hh_l{k}` with the default 'rzn'). A GRU takes L·D of them, at index `layer · D + direction`;
+ * a wrong count, a missing or unknown key or a wrong length throws a {@link GRUError} naming the entry.
+ */
 export interface GRUWeights {
-  /** [3H, inputSize of this layer]: layer 0: I, later layers: D·H. */
+  /** `[3H, K]` input weights W, K the layer's input size: I for layer 0, D·H after it. */
   weightIh: Float32Array;
-  /** [3H, H] */
+  /** `[3H, H]` recurrent weights U. */
   weightHh: Float32Array;
-  /** [3H], optional (zeros). */
+  /** `[3H]` input bias; default zeros. */
   biasIh?: Float32Array;
-  /** [3H], optional (zeros). */
+  /** `[3H]` recurrent bias; default zeros. */
   biasHh?: Float32Array;
 }
 

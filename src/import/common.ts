@@ -55,17 +55,29 @@ export interface ONNXNodeInfo {
  *   computed at step t to position t, so Keras' sequence is `output` with its time axis reversed.
  */
 export interface KerasOutputInfo {
+  /** The Keras class the GRU was found as: 'GRU', 'Bidirectional' (around GRUs) or 'RNN' (around a GRUCell). */
   className: string;
+  /** The layer's `return_sequences` (default false): it returns `output`, else only the last state. */
   returnSequences: boolean;
+  /** The layer's `return_state` (default false): it returns its last state(s) besides its output. */
   returnState: boolean;
+  /** The layer's `go_backwards` (default false; always false for Bidirectional): imported as direction 'reverse'. */
   goBackwards: boolean;
+  /** The layer's `stateful` (default false): Keras carries the state between batches; pass the last `hN` as `h0` to do the same. */
   stateful: boolean;
 }
 
 /** A tensor as a caller may hand it in: the values alone, or with a shape (and a dtype name). */
 export type TensorInput =
   | Float32Array
-  | { shape?: readonly number[]; data: Float32Array | Float64Array | readonly number[]; dtype?: string };
+  | {
+      /** The dimensions; when given, their product must equal the number of values. Default: checked by length alone. */
+      shape?: readonly number[];
+      /** The values, row-major; a Float64Array or number[] is converted to float32. */
+      data: Float32Array | Float64Array | readonly number[];
+      /** A floating-point dtype name (F32, F16, BF16, F64, float32, float16, bfloat16, float64, float, half, double); any other throws. */
+      dtype?: string;
+    };
 
 /** A set of named tensors: a `Map` or a plain record. */
 export type TensorDict = Map<string, TensorInput> | Record<string, TensorInput>;

@@ -48,10 +48,13 @@ import { ProtoMessage } from './protobuf.js';
 
 /** A tensor value handed to `fromONNX` for a graph input (or to override an initializer). */
 export interface ONNXTensorInput {
+  /** The dimensions, non-negative integers whose product is the number of values. */
   shape: readonly number[];
+  /** The values, row-major: floats, or an Int32Array for an integer tensor (sequence_lens). */
   data: Float32Array | Float64Array | Int32Array | readonly number[];
 }
 
+/** The options of {@link fromONNX}; an unknown key or a malformed tensor throws a {@link GRUError} naming it. */
 export interface FromONNXOptions {
   /**
    * Values for tensors that are not constant in the file, by graph value name: the ONNX backend
@@ -63,9 +66,11 @@ export interface FromONNXOptions {
 
 /** A decoded TensorProto (see `parseONNXTensor`). */
 export interface ONNXTensor {
+  /** The TensorProto's name ('' when it has none). */
   name: string;
   /** The ONNX TensorProto.DataType name: FLOAT, FLOAT16, DOUBLE, INT32, INT64, … */
   dataType: string;
+  /** The TensorProto's dims (`[]` for a scalar). */
   shape: number[];
   /** Float types as float32; integer and bool types as int32. */
   data: Float32Array | Int32Array;

@@ -30,6 +30,7 @@ import {
 } from './common.js';
 import { openSafetensors, SAFETENSORS_FLOAT_DTYPES } from './safetensors.js';
 
+/** The options of {@link fromPyTorch} and {@link fromSafetensors}; an unknown key throws a {@link GRUError}. */
 export interface FromPyTorchOptions {
   /**
    * The key prefix of the GRU module, e.g. 'rnn.' for `model.rnn` ('rnn' works too). Default: found

@@ -18,9 +18,11 @@
 import { GRUError, describe } from '../errors.js';
 import { READERS, decodeElements, formatShape, guard, product, toBytes, type ElementReader } from './common.js';
 
+/** One tensor of a .safetensors file, as {@link parseSafetensors} returns it. */
 export interface SafetensorsTensor {
   /** The file's dtype name: F64, F32, F16, BF16, F8_E4M3, F8_E5M2, I64, U64, I32, U32, I16, U16, I8, U8, BOOL. */
   dtype: string;
+  /** The dimensions, as the header lists them. */
   shape: number[];
   /** The values converted to float32. */
   data: Float32Array;

@@ -31,6 +31,7 @@ import type { Activation, GRUOptions } from '../options.js';
 import type { GRUWeights } from '../weights.js';
 import { checkFinite, concatArrays, formatShape, guard, product, readFloat32, toBytes, type ImportedGRU } from './common.js';
 
+/** The options of {@link fromTFJSLayersModel}. */
 export interface FromTFJSOptions {
   /**
    * Which hard_sigmoid the model was trained with: 'tfjs' (also Keras 2): clip(0.2x + 0.5, 0, 1);

@@ -12,8 +12,14 @@ import type { GRUOptions } from '../options.js';
 import type { GRUWeights } from '../weights.js';
 import { checkFinite, guard, type ImportedGRU } from './common.js';
 
+/** The activations WebNN's `gru()` accepts, by name (WebNN passes MLActivation objects). */
 export type WebNNActivation = 'sigmoid' | 'tanh' | 'relu';
 
+/**
+ * The operands and options of WebNN's `MLGraphBuilder.gru()` as plain arrays, the argument of
+ * {@link fromWebNN}. An unknown key, a size that is not a positive integer or an array of the
+ * wrong shape throws a {@link GRUError} naming it.
+ */
 export interface WebNNGRUInput {
   /** [D, 3H, I] */
   weight: Float32Array;
@@ -25,7 +31,9 @@ export interface WebNNGRUInput {
   recurrentBias?: Float32Array;
   /** [D, B, H], optional (zeros); B is its length / (D·H). */
   initialHiddenState?: Float32Array;
+  /** H: units of the hidden state (WebNN's `hiddenSize` argument). */
   hiddenSize: number;
+  /** I: features of one input step (WebNN reads it from the input operand's shape). */
   inputSize: number;
   /** 1 or 2; must agree with `direction` when both are given. Default from `direction`, else 1. */
   numDirections?: 1 | 2;

@@ -9,12 +9,21 @@ import { F32, KeepLast } from '../gpu.js';
 import { checkBatch, checkKeys } from './common.js';
 import { layerLayout, layerPipeline } from './pipelines.js';
 
+/**
+ * The index of the largest of each row of f32 logits, on the GPU, as u32 ids (ties: the first).
+ * Made by {@link Argmax.create}; `encode` records it into the caller's compute pass.
+ *
+ * @throws a {@link GRUError} naming the argument on a bad `size`, `batch` or buffer, and from
+ *   `encode` once destroyed.
+ */
 export class Argmax {
   private destroyed = false;
   private readonly bindGroup = new KeepLast<GPUBindGroup>();
 
   private constructor(
+    /** The device it was compiled for (the caller's). */
     readonly device: GPUDevice,
+    /** N: logits per row. */
     readonly size: number,
     private readonly pipeline: GPUComputePipeline,
   ) {}

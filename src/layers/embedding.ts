@@ -9,22 +9,36 @@ import { bindingLimit, F32, KeepLast } from '../gpu.js';
 import { buildGuarded, checkBatch, checkKeys, checkWeights, uploadStorage } from './common.js';
 import { layerLayout, layerPipeline } from './pipelines.js';
 
+/** The table of an {@link Embedding}: PyTorch `nn.Embedding`'s weight and its two sizes. */
 export interface EmbeddingWeights {
-  /** [vocabSize, embeddingSize] row-major, as `nn.Embedding.weight`. */
+  /** `[vocabSize, embeddingSize]` row-major, as `nn.Embedding.weight`; finite values. */
   weight: Float32Array;
+  /** V: rows of the table, one per token id (a positive integer). */
   vocabSize: number;
+  /** E: features of each row (a positive integer). */
   embeddingSize: number;
 }
 
 const WG = 64;
 
+/**
+ * Token ids → their rows of a table, on the GPU (PyTorch `nn.Embedding`). Made by
+ * {@link Embedding.create}, which uploads the table; `encode` records the lookup into the caller's
+ * compute pass; `destroy` frees the table.
+ *
+ * @throws a {@link GRUError} naming the argument on bad weights, a table over the device's storage
+ *   binding limit, a bad `batch` or buffer, and from `encode` once destroyed.
+ */
 export class Embedding {
   private destroyed = false;
   private readonly bindGroup = new KeepLast<GPUBindGroup>();
 
   private constructor(
+    /** The device that holds the table (the caller's). */
     readonly device: GPUDevice,
+    /** V: rows of the table; a larger id reads zeros. */
     readonly vocabSize: number,
+    /** E: f32 features of each row. */
     readonly embeddingSize: number,
     private readonly table: GPUBuffer,
     private readonly pipeline: GPUComputePipeline,

@@ -8,12 +8,15 @@ import { bindingLimit, F32, KeepLast } from '../gpu.js';
 import { buildGuarded, checkBatch, checkKeys, checkWeights, uploadStorage } from './common.js';
 import { layerLayout, layerPipeline } from './pipelines.js';
 
+/** The parameters of a {@link Linear}: PyTorch `nn.Linear`'s weight and bias and its two sizes. */
 export interface LinearWeights {
-  /** [outFeatures, inFeatures] row-major, as `nn.Linear.weight`. */
+  /** `[outFeatures, inFeatures]` row-major, as `nn.Linear.weight`; finite values. */
   weight: Float32Array;
-  /** [outFeatures]; default zeros. */
+  /** `[outFeatures]`, finite; default zeros. */
   bias?: Float32Array;
+  /** IN: features of each input row (a positive integer). */
   inFeatures: number;
+  /** OUT: features of each output row (a positive integer). */
   outFeatures: number;
 }
 
@@ -30,13 +33,23 @@ export function packLinear(weight: Float32Array, bias: Float32Array | undefined,
   return packed;
 }
 
+/**
+ * y = x·Wᵀ + b on f32 GPU buffers (PyTorch `nn.Linear`). Made by {@link Linear.create}, which
+ * uploads the weights; `encode` records it into the caller's compute pass; `destroy` frees them.
+ *
+ * @throws a {@link GRUError} naming the argument on bad weights, weights over the device's storage
+ *   binding limit, a bad `batch` or buffer, and from `encode` once destroyed.
+ */
 export class Linear {
   private destroyed = false;
   private readonly bindGroup = new KeepLast<GPUBindGroup>();
 
   private constructor(
+    /** The device that holds the weights (the caller's). */
     readonly device: GPUDevice,
+    /** IN: features of each input row. */
     readonly inFeatures: number,
+    /** OUT: features of each output row. */
     readonly outFeatures: number,
     private readonly weights: GPUBuffer,
     private readonly pipeline: GPUComputePipeline,
