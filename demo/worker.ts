@@ -1,21 +1,15 @@
 /**
  * The demo's worker: loads the model through the package's importer (safetensors → ImportedGRU,
- * `charModelFromSafetensors`), builds it with `createCharModel` on the backend `createGRU` picks
- * for this machine ('auto': WebGPU on a hardware adapter, WebAssembly where WebGPU runs on the
- * CPU or is missing), builds the other backend when a run forces it, and streams every generated
- * character to the page with its step time. All of it runs here, so the page's main thread stays free.
+ * `charModelFromSafetensors`), builds it with `createCharModel` (both in ./char-model.ts, the
+ * demo's model around the package's GRU and layers) on the backend `createGRU` picks for this
+ * machine ('auto': WebGPU on a hardware adapter, WebAssembly where WebGPU runs on the CPU or is
+ * missing), builds the other backend when a run forces it, and streams every generated character
+ * to the page with its step time. All of it runs here, so the page's main thread stays free.
  *
  * No WebGPU adapter is not an error: 'auto' then runs on wasm, and the page says why.
  */
-import {
-  charModelFromSafetensors,
-  createCharModel,
-  requestDeviceWithAdapterLimits,
-  type CharModel,
-  type CharModelWasm,
-  type CharModelWeights,
-  type CreateGRUOptions,
-} from '../src/index.js';
+import { requestDeviceWithAdapterLimits, type CreateGRUOptions } from '../src/index.js';
+import { charModelFromSafetensors, createCharModel, type CharModel, type CharModelWasm, type CharModelWeights } from './char-model.js';
 import modelUrl from './model/char-gru.safetensors?url';
 import vocabJson from './model/vocab.json';
 import type { AdapterInfo, BackendChoice, BackendInfo, BackendName, FromWorker, GenerateRequest, ToWorker } from './protocol.js';

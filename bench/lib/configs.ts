@@ -4,7 +4,7 @@
  * Shared by the browser page (bench/page/main.ts) and the Node form (bench/node.ts).
  */
 import type { GRUOptions, GRUWeights } from '../../src/index.js';
-import { seededRandom } from '../../src/layers/reference.js';
+import { seededRandom } from '../../test/suite/random.js';
 import { encodeGRUModel } from './onnx.js';
 
 export interface BenchConfig {

@@ -1,7 +1,7 @@
 /**
- * CPU twins of the layer kernels (shaders/embedding.wgsl, shaders/head.wgsl), used by the suite
- * as ground truth and by `CharModelReference` (./char-model.ts) to run a whole model without
- * WebGPU. Sums accumulate in float64; results are float32 like the GPU's.
+ * CPU twins of the layer kernels (shaders/embedding.wgsl, shaders/head.wgsl): the suite's ground
+ * truth, and a way to run these layers without WebGPU (the demo's CPU models, demo/char-model.ts,
+ * do). Sums accumulate in float64; results are float32 like the GPU's.
  */
 
 /** `ids` [B] → [B, E]; an id outside [0, V) gives a row of zeros, as the kernel does. */
@@ -45,39 +45,4 @@ export function argmaxReference(logits: ArrayLike<number>, size: number, batch: 
     ids[b] = best;
   }
   return ids;
-}
-
-/**
- * Sampling from softmax(logits / temperature) by inverse CDF at `u` ∈ [0, 1): the smallest index
- * whose cumulative probability exceeds u. Float64 throughout; the GPU and the CPU model both
- * sample with this function, from their own logits.
- */
-export function sampleLogits(logits: ArrayLike<number>, temperature: number, u: number): number {
-  let max = -Infinity;
-  for (let i = 0; i < logits.length; i++) max = Math.max(max, logits[i]);
-  const weights = new Float64Array(logits.length);
-  let sum = 0;
-  for (let i = 0; i < logits.length; i++) {
-    weights[i] = Math.exp((logits[i] - max) / temperature);
-    sum += weights[i];
-  }
-  const target = u * sum;
-  let acc = 0;
-  for (let i = 0; i < logits.length; i++) {
-    acc += weights[i];
-    if (acc > target) return i;
-  }
-  return logits.length - 1;
-}
-
-/** mulberry32: a small seeded generator of uniform numbers in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

@@ -1,5 +1,7 @@
 /**
- * The layers around the GRU (src/layers/) against their CPU twins, on seeded data of odd sizes:
+ * The layers around the GRU (src/layers/) against their CPU twins, on seeded data of odd sizes,
+ * and the demo's character model built from them (demo/char-model.ts: application code that lives
+ * with the demo, tested here so that it runs in Node and in Chromium like the layers):
  * - embedding: bit-exact (the kernel copies rows; an id outside the vocabulary gives zeros);
  * - linear head: |gpu − twin| ≤ 1e-5 + 1e-5·|twin| (float32 dot products of up to 256 terms
  *   against float64 ones: the error seen is below 2e-6);
@@ -8,23 +10,24 @@
  *   step) against CharModelReference (gruReference and the twins): the same greedy tokens, and
  *   logits within 1e-4 + 1e-4·|twin| after 40 steps of recurrence (seen: below 1e-5); the twin's
  *   own top-1/top-2 margin is asserted ≥ 0.05 along the path so that the comparison is meaningful;
+ * - CharModelWasm (createCharModel on the wasm backend: WasmGRU.stepSync, then the head and argmax
+ *   twins in float64) against the same twin on the same path, under both SIMD builds: the same
+ *   greedy and sampled tokens, logits within the same 1e-4 + 1e-4·|twin| (only the GRU step is
+ *   float32 there; seen: below 1e-6);
  * - bad arguments (GRUError naming the argument) and GPU memory hygiene (destroy frees all).
  */
 import {
   Argmax,
-  CharModel,
-  CharModelReference,
   Embedding,
   GRUError,
   Linear,
   argmaxReference,
-  charModelFromSafetensors,
   embeddingReference,
   fromPyTorch,
   linearReference,
-  type CharModelWeights,
   type GRUOptions,
 } from '../../src/index.js';
+import { CharModel, CharModelReference, CharModelWasm, charModelFromSafetensors, createCharModel, type CharModelWeights } from '../../demo/char-model.js';
 import type { Case } from './registry.js';
 import { assertClose, countingBuffers, expectGRUError, randomWeights, record, rng, uniform, type Tolerance } from './util.js';
 
@@ -118,6 +121,32 @@ function topMargin(logits: Float32Array): number {
     else if (v > b) b = v;
   }
   return a - b;
+}
+
+/** The token id of a character of `randomModel`'s vocabulary ('a' + id). */
+const idOf = (c: string) => c.charCodeAt(0) - 97;
+
+/**
+ * The twin's greedy path from `prompt` (its last character is the first step's token): the
+ * logits of each of the `n` steps and the token each chooses. Throws where the path has a near-tie
+ * (a top-1/top-2 margin under MIN_MARGIN), which would make a float32 model's tokens a coin toss.
+ */
+async function twinPath(cpu: CharModelReference, prompt: string, n: number, seed: number): Promise<{ logits: Float32Array[]; path: number[] }> {
+  cpu.reset();
+  for (const c of prompt.slice(0, -1)) await cpu.stepLogits(idOf(c));
+  let feed: number | undefined = idOf(prompt[prompt.length - 1]!);
+  const path: number[] = [];
+  const logits: Float32Array[] = [];
+  let minMargin = Infinity;
+  for (let i = 0; i < n; i++) {
+    const step = await cpu.stepLogits(feed);
+    minMargin = Math.min(minMargin, topMargin(step));
+    path.push(argmaxReference(step, cpu.vocabSize, 1)[0]!);
+    logits.push(step);
+    feed = undefined;
+  }
+  if (minMargin < MIN_MARGIN) throw new Error(`seed ${seed} gives a near-tie (margin ${minMargin}); pick another`);
+  return { logits, path };
 }
 
 export const layerCases: Case[] = [
@@ -220,21 +249,7 @@ export const layerCases: Case[] = [
         const prompt = 'abcabw';
         const n = 40;
         // The twin's margins first: a near-tie would make the comparison a coin toss.
-        cpu.reset();
-        for (const c of prompt.slice(0, -1)) await cpu.stepLogits(c.charCodeAt(0) - 97);
-        let feed: number | undefined = prompt.charCodeAt(prompt.length - 1) - 97;
-        const path: number[] = [];
-        let minMargin = Infinity;
-        const cpuLogits: Float32Array[] = [];
-        for (let i = 0; i < n; i++) {
-          const logits = await cpu.stepLogits(feed);
-          minMargin = Math.min(minMargin, topMargin(logits));
-          feed = argmaxReference(logits, 23, 1)[0];
-          path.push(feed!);
-          cpuLogits.push(logits);
-          feed = undefined;
-        }
-        if (minMargin < MIN_MARGIN) throw new Error(`seed 602 gives a near-tie (margin ${minMargin}); pick another`);
+        const { logits: cpuLogits, path } = await twinPath(cpu, prompt, n, 602);
 
         const want = await cpu.generate(prompt, n);
         if (want.tokens.join() !== path.join()) throw new Error('CharModelReference.generate differs from its own steps');
@@ -249,12 +264,12 @@ export const layerCases: Case[] = [
 
         // The logits along the same path, step by step.
         gpu.reset();
-        for (const c of prompt.slice(0, -1)) gpu.feed(c.charCodeAt(0) - 97);
-        feed = prompt.charCodeAt(prompt.length - 1) - 97;
+        for (const c of prompt.slice(0, -1)) gpu.feed(idOf(c));
+        let feed = idOf(prompt[prompt.length - 1]!);
         for (let i = 0; i < n; i++) {
           const logits = await gpu.stepLogits(feed);
           record(assertClose(`logits at step ${i}`, logits, cpuLogits[i]!, MODEL_LOGITS_TOLERANCE));
-          feed = path[i];
+          feed = path[i]!;
         }
 
         // Sampling: the same seed draws the same tokens on both, another seed other ones.
@@ -271,6 +286,88 @@ export const layerCases: Case[] = [
         if (first !== (await cpu.step(0)) || second !== (await cpu.step())) throw new Error('step() after step(token) differs from the twin');
       } finally {
         gpu.destroy();
+        cpu.destroy();
+      }
+    },
+  },
+  {
+    name: "char model on wasm: createCharModel's CharModelWasm (SIMD128 and relaxed SIMD) generates what its CPU twin does (V=23, E=7, H=33, 2 layers)",
+    timeoutMs: 60_000,
+    async run(device) {
+      // The GPU case's model and prompt (its path has no near-tie), straight from the weights.
+      const w = randomModel(23, 7, 33, 602);
+      const cpu = new CharModelReference(w);
+      const prompt = 'abcabw';
+      const n = 40;
+      try {
+        const { logits: cpuLogits, path } = await twinPath(cpu, prompt, n, 602);
+        const want = await cpu.generate(prompt, n);
+        if (want.tokens.join() !== path.join()) throw new Error('CharModelReference.generate differs from its own steps');
+        const sampled = await cpu.generate(prompt, 30, { temperature: 0.8, seed: 7 });
+        for (const simd of ['simd128', 'relaxed'] as const) {
+          const model = await createCharModel(w, { backend: 'wasm', simd, threads: 1 });
+          try {
+            if (!(model instanceof CharModelWasm)) throw new Error(`createCharModel with backend 'wasm' gave a ${model.constructor.name}`);
+            if (model.backend !== 'wasm' || model.reason !== "backend 'wasm' was asked for") {
+              throw new Error(`${simd}: backend ${model.backend}, reason ${JSON.stringify(model.reason)}`);
+            }
+            if (model.gru.simd !== simd) throw new Error(`asked for ${simd}, runs ${model.gru.simd}`);
+            if (model.vocabSize !== 23 || model.embeddingSize !== 7 || model.hiddenSize !== 33) throw new Error('the sizes are wrong');
+
+            const seen: number[] = [];
+            const got = await model.generate(prompt, n, { onToken: (t, c, i) => seen.push(t, idOf(c!), i) });
+            if (got.tokens.join() !== want.tokens.join()) throw new Error(`${simd} tokens differ from the CPU twin's:\n  wasm ${got.text}\n  cpu  ${want.text}`);
+            if (got.text !== want.text || got.stepMs.length !== n || got.aborted) throw new Error(`${simd}: the generation result is incomplete`);
+            if (seen.join() !== want.tokens.flatMap((t, i) => [t, t, i]).join()) throw new Error('onToken was not called once per token, in order, with its character');
+
+            // The logits along the twin's path, step by step (feed, then stepLogits).
+            model.reset();
+            for (const c of prompt.slice(0, -1)) model.feed(idOf(c));
+            let feed = idOf(prompt[prompt.length - 1]!);
+            for (let i = 0; i < n; i++) {
+              assertClose(`${simd} logits at step ${i}`, await model.stepLogits(feed), cpuLogits[i]!, MODEL_LOGITS_TOLERANCE);
+              feed = path[i]!;
+            }
+
+            // Sampling draws what the twin draws from the same seed.
+            const drawn = await model.generate(prompt, 30, { temperature: 0.8, seed: 7 });
+            if (drawn.text !== sampled.text) throw new Error(`${simd}: sampling with seed 7 gives ${drawn.text}, the twin ${sampled.text}`);
+            // step() continues from the model's own choice.
+            model.reset();
+            const first = await model.step(0);
+            const second = await model.step();
+            cpu.reset();
+            if (first !== (await cpu.step(0)) || second !== (await cpu.step())) throw new Error(`${simd}: step() after step(token) differs from the twin`);
+            await expectGRUError(() => model.step(23), /^token: expected a token id in \[0, 23\), got 23$/);
+          } finally {
+            model.destroy();
+            model.destroy();
+          }
+          if (model.gru.memoryBytes !== 0) throw new Error(`${simd}: ${model.gru.memoryBytes} bytes of wasm memory still allocated after destroy()`);
+          await expectGRUError(() => model.generate('a', 1), /^this CharModelWasm: expected a live model, got one that was destroyed/);
+        }
+
+        // 'auto' with the suite's device: wasm on a CPU adapter, and on a hardware one because the
+        // step (10494 multiply-adds) is under SMALL_MODEL_MACS.
+        const auto = await createCharModel(w, { device, threads: 1 });
+        try {
+          if (auto.backend !== 'wasm' || !/runs on the CPU|^the model's step \(10494 multiply-adds\) is under/.test(auto.reason)) {
+            throw new Error(`'auto' chose ${auto.backend} for a small model: ${auto.reason}`);
+          }
+          if ((await auto.generate(prompt, n)).text !== want.text) throw new Error("'auto' generates other text than the twin");
+        } finally {
+          auto.destroy();
+        }
+        // Forced onto WebGPU: a CharModel on the suite's device, which stays alive after destroy().
+        const gpu = await createCharModel(w, { device, backend: 'webgpu' });
+        try {
+          if (!(gpu instanceof CharModel) || gpu.device !== device) throw new Error("createCharModel with backend 'webgpu' gave no CharModel on the given device");
+          if (gpu.reason !== "backend 'webgpu' was asked for, on the given device") throw new Error(`webgpu reason ${JSON.stringify(gpu.reason)}`);
+          if ((await gpu.generate(prompt, 12)).text !== want.text!.slice(0, 12)) throw new Error("createCharModel's CharModel generates other text than the twin");
+        } finally {
+          gpu.destroy();
+        }
+      } finally {
         cpu.destroy();
       }
     },

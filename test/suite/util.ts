@@ -1,9 +1,8 @@
 /** Seeded data, GRU set-up and float comparison shared by the suite's cases. */
 import { GRU, GRUError, gruReference, type GRUOptions, type GRUWeights, type RunArgs } from '../../src/index.js';
+import { seededRandom } from './random.js';
 
-import { seededRandom } from '../../src/layers/reference.js';
-
-/** mulberry32: every case is reproducible from its seed (the generator CharModel samples with). */
+/** mulberry32 (./random.ts): every case is reproducible from its seed (the generator the demo samples with). */
 export const rng = seededRandom;
 
 export function uniform(random: () => number, length: number, scale: number): Float32Array {

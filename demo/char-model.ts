@@ -1,6 +1,8 @@
 /**
- * A character-level text generator around a GRU: embedding → GRU stack → linear head → argmax,
- * as PyTorch's `nn.Embedding` → `nn.GRU` → `nn.Linear` (see scripts/demo/train.py).
+ * The demo's character-level text generator around a GRU: embedding → GRU stack → linear head →
+ * argmax, as PyTorch's `nn.Embedding` → `nn.GRU` → `nn.Linear` (see scripts/demo/train.py). It is
+ * the demo's application code, not part of the package: it is built from the package's GRU, layers
+ * and importer (../src/index.ts), and its vocabulary, prompts, sampling and timing are the demo's.
  *
  * `CharModel` runs every step on the GPU, recorded into one command encoder and one submit: the
  * token id buffer feeds the embedding, `GRU.encodeStep` advances the hidden state (which never
@@ -9,37 +11,54 @@
  * (4 bytes) per step, to report it.
  *
  * Sampling with a temperature is done on the CPU from read-back logits (V floats per step) with a
- * seeded generator, by `sampleLogits` in ./reference.ts: for a vocabulary of ~100 the read-back
- * costs the same round trip as the id, and the same function then samples the CPU models, so all
- * of them draw the same tokens from the same seed. The chosen id goes back with a 4-byte queue write.
+ * seeded generator (mulberry32, test/suite/random.ts), by `sampleLogits` below: for a vocabulary
+ * of ~100 the read-back costs the same round trip as the id, and the same function then samples
+ * the CPU models, so all of them draw the same tokens from the same seed. The chosen id goes back
+ * with a 4-byte queue write.
  *
  * `CharModelWasm` runs the same model on the WebAssembly backend: the embedding is a view of the
  * token's row, the GRU step is `WasmGRU.stepSync` (float32, SIMD, allocation-free) and the head and
- * the argmax are the layer twins of ./reference.ts in JavaScript. For the demo's model (V × H =
- * 91 × 256, two layers) in headless Chromium the twin's head took 22 µs beside the GRU step's
- * 54 µs (best of 40 × 500 calls); an unrolled Float32 loop with four accumulators took 19 µs, 4% of
- * a character, not worth a second copy of the head. `createCharModel` builds whichever of
+ * the argmax are the package's layer twins (src/layers/reference.ts) in JavaScript. For the demo's
+ * model (V × H = 91 × 256, two layers) in headless Chromium the twin's head took 22 µs beside the
+ * GRU step's 54 µs (best of 40 × 500 calls); an unrolled Float32 loop with four accumulators took
+ * 19 µs, 4% of a character, not worth a second copy of the head. `createCharModel` builds whichever of
  * `CharModel` and `CharModelWasm` `createGRU` chooses for the device, and says why.
  *
  * `CharModelReference` is the CPU twin of the whole model (the layer twins and `gruReference`,
  * float64 accumulation), with the same interface: the ground truth of the tests, too slow to serve.
  */
-import { createGRU, type CreateGRUOptions } from '../backend.js';
-import { GRUError, describe, fail } from '../errors.js';
-import { GRU, type GRUState } from '../gru.js';
-import { openSafetensors } from '../import/safetensors.js';
-import { fromSafetensors } from '../import/pytorch.js';
-import { resolveOptions, type GRUOptions } from '../options.js';
-import { MAP_READ_MODE, Usage } from '../pipelines.js';
-import { gruReference } from '../reference.js';
-import type { WasmGRU, WasmGRUState } from '../wasm/gru.js';
-import type { GRUWeights } from '../weights.js';
-import { Argmax } from './argmax.js';
-import { buildGuarded, checkDevice, checkKeys, checkObject, checkWeights, F32 } from './common.js';
-import { Embedding } from './embedding.js';
-import { Linear } from './linear.js';
-import { layerPipeline } from './pipelines.js';
-import { argmaxReference, embeddingReference, linearReference, sampleLogits, seededRandom } from './reference.js';
+import {
+  Argmax,
+  argmaxReference,
+  createGRU,
+  Embedding,
+  embeddingReference,
+  fromSafetensors,
+  GRU,
+  GRUError,
+  gruReference,
+  Linear,
+  linearReference,
+  parseSafetensors,
+  type CreateGRUOptions,
+  type GRUOptions,
+  type GRUState,
+  type GRUWeights,
+  type WasmGRU,
+  type WasmGRUState,
+} from '../src/index.js';
+// Not in the package's API: the library's own argument checks and error wording (so that the
+// model's messages read like the library's), its WebGPU flag values (no WebGPU globals in Node) and
+// the layer pipeline cache (to compile the layer kernels while the GRU compiles its own). The demo
+// lives in this repository and takes them from their homes.
+import { checkDevice, checkObject } from '../src/args.js';
+import { describe, fail } from '../src/errors.js';
+import { F32, MAP_READ_MODE, Usage } from '../src/gpu.js';
+import { buildGuarded, checkKeys, checkWeights } from '../src/layers/common.js';
+import { layerPipeline } from '../src/layers/pipelines.js';
+import { resolveOptions } from '../src/options.js';
+// The repository's one seeded generator, shared with the suite and the benchmark.
+import { seededRandom } from '../test/suite/random.js';
 
 /** The weights of a character model. `gru` may be what an importer returns (an `ImportedGRU`). */
 export interface CharModelWeights {
@@ -136,6 +155,29 @@ function resolveWeights(weights: unknown): Resolved {
   const headWeight = checkWeights('weights.head.weight', head.weight, V * H, `[V, H] = [${V}, ${H}]`);
   const headBias = head.bias === undefined ? undefined : checkWeights('weights.head.bias', head.bias, V, `[V] = [${V}]`);
   return { V, E, H, embedding, gruOptions: gru.options as GRUOptions, gruWeights: gru.weights as GRUWeights[], headWeight, headBias, vocab };
+}
+
+/**
+ * Sampling from softmax(logits / temperature) by inverse CDF at `u` ∈ [0, 1): the smallest index
+ * whose cumulative probability exceeds u. Float64 throughout; the GPU and the CPU models all
+ * sample with this function, from their own logits.
+ */
+export function sampleLogits(logits: ArrayLike<number>, temperature: number, u: number): number {
+  let max = -Infinity;
+  for (let i = 0; i < logits.length; i++) max = Math.max(max, logits[i]);
+  const weights = new Float64Array(logits.length);
+  let sum = 0;
+  for (let i = 0; i < logits.length; i++) {
+    weights[i] = Math.exp((logits[i] - max) / temperature);
+    sum += weights[i];
+  }
+  const target = u * sum;
+  let acc = 0;
+  for (let i = 0; i < logits.length; i++) {
+    acc += weights[i];
+    if (acc > target) return i;
+  }
+  return logits.length - 1;
 }
 
 /** The prompt as ids: a string needs the model's vocab; ids must be integers in [0, V). */
@@ -615,7 +657,8 @@ export interface CharModelTensorNames {
 
 /**
  * A character model's weights from a .safetensors file of its PyTorch state_dict: the GRU through
- * the PyTorch importer (`fromSafetensors`), the embedding and the head by name.
+ * the PyTorch importer (`fromSafetensors`), the embedding and the head by name (`parseSafetensors`
+ * decodes the whole file, the GRU's tensors a second time: 2.6 MB for the demo's model).
  */
 export function charModelFromSafetensors(bytes: Uint8Array, names: CharModelTensorNames = {}): CharModelWeights {
   const n = checkObject('names', names, '{ embedding?, gru?, head?, vocab? }');
@@ -623,19 +666,20 @@ export function charModelFromSafetensors(bytes: Uint8Array, names: CharModelTens
   for (const key of ['embedding', 'gru', 'head'] as const) {
     if (n[key] !== undefined && typeof n[key] !== 'string') fail(`names.${key}`, 'a string', n[key]);
   }
-  const file = openSafetensors(bytes);
+  const tensors = parseSafetensors(bytes);
   const gru = fromSafetensors(bytes, n.gru === undefined ? {} : { prefix: n.gru as string });
   const tensor = (name: string, rank: number, optional = false) => {
-    const info = file.info(name);
-    if (!info) {
+    const found = tensors.get(name);
+    if (!found) {
       if (optional) return undefined;
-      const shown = file.names.slice(0, 12).map((k) => JSON.stringify(k)).join(', ');
-      throw new GRUError(`safetensors: no tensor named ${JSON.stringify(name)}; the file holds ${shown}${file.names.length > 12 ? ', …' : ''}`);
+      const names = [...tensors.keys()];
+      const shown = names.slice(0, 12).map((k) => JSON.stringify(k)).join(', ');
+      throw new GRUError(`safetensors: no tensor named ${JSON.stringify(name)}; the file holds ${shown}${names.length > 12 ? ', …' : ''}`);
     }
-    if (info.shape.length !== rank) {
-      throw new GRUError(`${name}: expected a ${rank}-dimensional tensor, got shape [${info.shape.join(', ')}]`);
+    if (found.shape.length !== rank) {
+      throw new GRUError(`${name}: expected a ${rank}-dimensional tensor, got shape [${found.shape.join(', ')}]`);
     }
-    return file.read(name);
+    return found;
   };
   const embeddingName = (n.embedding as string | undefined) ?? 'embed.weight';
   const headName = (n.head as string | undefined) ?? 'head';
