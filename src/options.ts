@@ -6,8 +6,6 @@ import { checkKeys, checkPositiveInteger } from './args.js';
 import { fail } from './errors.js';
 import { SCHEDULES, type Schedule } from './schedule.js';
 
-// src/wasm/gru.ts and src/backend.ts import checkKeys from here; its home is src/args.ts.
-export { checkKeys };
 
 /**
  * Which way each layer runs through the sequence ({@link GRUOptions.direction}, default 'forward'):

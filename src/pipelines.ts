@@ -11,9 +11,6 @@ import { cachedPipeline, perDevice, storageEntry as storage, uniformEntry as uni
 import type { ResolvedOptions } from './options.js';
 import { FORMAT_CODES, K_PER_PACK } from './weights.js';
 
-// src/layers/char-model.ts imports these two from here; their home is src/gpu.ts.
-export { MAP_READ_MODE, Usage } from './gpu.js';
-
 /** Output tile edge of shaders/projection.wgsl. */
 export const PROJECTION_TILE = 32;
 

@@ -8,9 +8,6 @@ import { bindingLimit } from './gpu.js';
 import { toHalf } from './half.js';
 import type { ResolvedOptions, WeightFormat } from './options.js';
 
-// src/wasm/layout.ts imports toHalf from here; its home is src/half.ts.
-export { toHalf };
-
 /**
  * The weights of one layer and direction, row-major, in three H-row gate blocks ordered by
  * `options.gateOrder` (PyTorch's `weight_ih_l{k}`, `weight_hh_l{k}`, `bias_ih_l{k}`,

@@ -12,9 +12,6 @@ import { halfToFloat } from '../half.js';
 import type { GRUOptions } from '../options.js';
 import type { GRUWeights } from '../weights.js';
 
-// src/wasm/layout.ts imports halfToFloat from here; its home is src/half.ts.
-export { halfToFloat };
-
 /** One GRU stack found in a model file, ready for `GRU.create(device, options, weights)`. */
 export interface ImportedGRU {
   /** The ONNX node name, the Keras layer name, or the PyTorch key prefix (without its trailing dot). */

@@ -8,10 +8,6 @@ import { checkFinite, checkKeys as checkAnyKeys, checkLength, checkPositiveInteg
 import { GRUError } from '../errors.js';
 import { Usage, withErrorScopes, writeFloats } from '../gpu.js';
 
-// src/layers/char-model.ts imports these from here; their homes are src/args.ts and src/gpu.ts.
-export { checkDevice, checkObject } from '../args.js';
-export { F32 } from '../gpu.js';
-
 /** A Float32Array of exactly `length` finite values. */
 export function checkWeights(argument: string, value: unknown, length: number, shape: string): Float32Array {
   const data = checkLength(argument, value, length, `${length} values (${shape})`);
