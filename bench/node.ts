@@ -26,7 +26,12 @@ export async function createNodeBench(adapter: 'auto' | 'hardware' | 'cpu'): Pro
   const threads = availableParallelism();
   const harness = createHarness(device, ourRunners(threads));
   const limits: Record<string, number> = {};
-  for (const key of ['maxComputeWorkgroupStorageSize', 'maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeInvocationsPerWorkgroup'] as const) {
+  for (const key of [
+    'maxComputeWorkgroupStorageSize',
+    'maxStorageBufferBindingSize',
+    'maxBufferSize',
+    'maxComputeInvocationsPerWorkgroup',
+  ] as const) {
     limits[key] = device.limits[key];
   }
   return {

@@ -22,7 +22,8 @@ function parse(/** @type {string[]} */ argv) {
   for (const arg of argv) {
     if (arg === '--help' || arg === '-h') return null;
     const m = /^--threads=(\d+)$/.exec(arg);
-    if (!m || Number(m[1]) < 1) throw new Error(`unknown option or bad value ${JSON.stringify(arg)} (expected --threads=N, N ≥ 1; see --help)`);
+    if (!m || Number(m[1]) < 1)
+      throw new Error(`unknown option or bad value ${JSON.stringify(arg)} (expected --threads=N, N ≥ 1; see --help)`);
     threads = Number(m[1]);
   }
   return { threads };
@@ -34,7 +35,9 @@ async function main() {
     console.log(HELP);
     return;
   }
-  console.log(`${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length}, Node ${process.version}${process.execArgv.length ? ` ${process.execArgv.join(' ')}` : ''}`);
+  console.log(
+    `${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length}, Node ${process.version}${process.execArgv.length ? ` ${process.execArgv.join(' ')}` : ''}`,
+  );
   for (const threads of opts.threads > 1 ? [1, opts.threads] : [1]) console.log(describePeak(await measurePeak(threads)));
 }
 

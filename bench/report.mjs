@@ -173,24 +173,30 @@ export function formatTables(record) {
       ...ids.map((c) => {
         const x = byKey.get(`${c}/${r.id}`);
         if (!x) return '';
-        return x.status === 'ok' && x.medianMs !== undefined ? fmtMs(x.medianMs) : STATUS_TAG[x.status] ?? x.status;
+        return x.status === 'ok' && x.medianMs !== undefined ? fmtMs(x.medianMs) : (STATUS_TAG[x.status] ?? x.status);
       }),
     ]);
   }
   const ratios = [['ratio to baseline', ...ids]];
   // Only runners whose baseline ran somewhere (--runners may leave it out).
   for (const r of present.filter((q) => ids.some((c) => ratioOf(byKey, q, c) !== undefined))) {
-    ratios.push([`${r.id} / ${baselineName(r)}`, ...ids.map((c) => {
-      const q = ratioOf(byKey, r, c);
-      return q === undefined ? '' : fmtRatio(q);
-    })]);
+    ratios.push([
+      `${r.id} / ${baselineName(r)}`,
+      ...ids.map((c) => {
+        const q = ratioOf(byKey, r, c);
+        return q === undefined ? '' : fmtRatio(q);
+      }),
+    ]);
   }
   const gf = [['GFLOP/s', ...ids]];
   for (const r of present) {
-    gf.push([r.id, ...ids.map((c) => {
-      const x = byKey.get(`${c}/${r.id}`);
-      return x?.status === 'ok' && x.gflops !== undefined ? fmtGflops(x.gflops) : '';
-    })]);
+    gf.push([
+      r.id,
+      ...ids.map((c) => {
+        const x = byKey.get(`${c}/${r.id}`);
+        return x?.status === 'ok' && x.gflops !== undefined ? fmtGflops(x.gflops) : '';
+      }),
+    ]);
   }
   const parts = [
     layout(ms),
@@ -203,11 +209,14 @@ export function formatTables(record) {
   if (cpu.length && record.meta.peak) {
     const fr = [['of peak f32 SIMD', ...ids]];
     for (const r of cpu) {
-      fr.push([r.id, ...ids.map((c) => {
-        const x = byKey.get(`${c}/${r.id}`);
-        const f = x ? peakFraction(record.meta, x) : undefined;
-        return f === undefined ? '' : fmtFraction(f);
-      })]);
+      fr.push([
+        r.id,
+        ...ids.map((c) => {
+          const x = byKey.get(`${c}/${r.id}`);
+          const f = x ? peakFraction(record.meta, x) : undefined;
+          return f === undefined ? '' : fmtFraction(f);
+        }),
+      ]);
     }
     parts.push('', `${layout(fr)}\n(GFLOP/s over the ${peakLine(record.meta)}; a runner on N threads against the peak at N)`);
   }
@@ -299,8 +308,11 @@ export function svgChart(record) {
       const x = x0 + si * bar;
       const color = COLORS[si % COLORS.length];
       if (g.ratio === undefined) {
-        const tag = g.status ? STATUS_TAG[g.status] ?? g.status : '';
-        if (tag) parts.push(`<text x="${x + bar / 2}" y="${y(0) - 4}" font-size="9" text-anchor="start" transform="rotate(-90 ${x + bar / 2} ${y(0) - 4})" fill="${color}">${esc(tag)}</text>`);
+        const tag = g.status ? (STATUS_TAG[g.status] ?? g.status) : '';
+        if (tag)
+          parts.push(
+            `<text x="${x + bar / 2}" y="${y(0) - 4}" font-size="9" text-anchor="start" transform="rotate(-90 ${x + bar / 2} ${y(0) - 4})" fill="${color}">${esc(tag)}</text>`,
+          );
         return;
       }
       const lg = Math.log10(g.ratio);
@@ -312,7 +324,9 @@ export function svgChart(record) {
       const ty = lg >= 0 ? y1 - 3 : y1 + h + 9;
       parts.push(`<text x="${x + bar / 2}" y="${ty}" font-size="8" text-anchor="middle">${esc(fmtRatio(g.ratio).replace('×', ''))}</text>`);
     });
-    parts.push(`<text x="${x0 + (series.length * bar) / 2}" y="${topPad + plotH + 18}" text-anchor="middle" font-size="13">${esc(configs[gi].id)}</text>`);
+    parts.push(
+      `<text x="${x0 + (series.length * bar) / 2}" y="${topPad + plotH + 18}" text-anchor="middle" font-size="13">${esc(configs[gi].id)}</text>`,
+    );
   });
   series.forEach((r, si) => {
     const lx = left + (si % 3) * 260;
@@ -356,7 +370,8 @@ export function html(record) {
     return `<tr class="${esc(x.status)}">${cells.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`;
   });
   const configRows = record.configs.map(
-    (c) => `<tr><td>${esc(c.id)}</td><td>${c.batch}</td><td>${c.steps}</td><td>${c.inputSize}</td><td>${c.hiddenSize}</td><td>${c.numLayers}</td><td>${esc(c.direction)}</td><td>${c.gflop?.toFixed(4) ?? ''}</td><td>${esc(c.what)}</td></tr>`,
+    (c) =>
+      `<tr><td>${esc(c.id)}</td><td>${c.batch}</td><td>${c.steps}</td><td>${c.inputSize}</td><td>${c.hiddenSize}</td><td>${c.numLayers}</td><td>${esc(c.direction)}</td><td>${c.gflop?.toFixed(4) ?? ''}</td><td>${esc(c.what)}</td></tr>`,
   );
   const runnerRows = record.runners.map((r) => `<tr><td>${esc(r.id)}</td><td>${esc(baselineName(r))}</td><td>${esc(r.what)}</td></tr>`);
   return `<!doctype html>
@@ -411,13 +426,15 @@ export function derived(record) {
   for (const r of record.runners.filter((q) => q.baseline)) {
     for (const c of record.configs) {
       const ratio = ratioOf(byKey, r, c.id);
-      if (ratio !== undefined) ratios.push({ config: c.id, runner: r.id, baseline: baselineCell(byKey, r, c.id)?.runner, ratio: Number(ratio.toPrecision(4)) });
+      if (ratio !== undefined)
+        ratios.push({ config: c.id, runner: r.id, baseline: baselineCell(byKey, r, c.id)?.runner, ratio: Number(ratio.toPrecision(4)) });
     }
   }
   const ofPeak = [];
   for (const x of record.results) {
     const f = peakFraction(record.meta, x);
-    if (f !== undefined) ofPeak.push({ config: x.config, runner: x.runner, threads: x.threads, gflops: x.gflops, fraction: Number(f.toPrecision(3)) });
+    if (f !== undefined)
+      ofPeak.push({ config: x.config, runner: x.runner, threads: x.threads, gflops: x.gflops, fraction: Number(f.toPrecision(3)) });
   }
   return { ratios, ofPeak };
 }

@@ -110,15 +110,31 @@ function parseArgs(argv) {
     const [name, value] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
     const list = () => {
       if (!value) throw new Error(`${name}: expected a comma-separated list, got nothing`);
-      return value.split(',').map((s) => s.trim()).filter(Boolean);
+      return value
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
     };
     switch (name) {
-      case '--quick': o.quick = true; break;
-      case '--node': o.node = true; break;
-      case '--help': case '-h': o.help = true; break;
-      case '--save-baseline': o.saveBaseline = true; break;
-      case '--configs': o.configs = list().map((s) => s.toUpperCase()); break;
-      case '--runners': o.runners = list(); break;
+      case '--quick':
+        o.quick = true;
+        break;
+      case '--node':
+        o.node = true;
+        break;
+      case '--help':
+      case '-h':
+        o.help = true;
+        break;
+      case '--save-baseline':
+        o.saveBaseline = true;
+        break;
+      case '--configs':
+        o.configs = list().map((s) => s.toUpperCase());
+        break;
+      case '--runners':
+        o.runners = list();
+        break;
       case '--adapter':
         if (value !== 'swiftshader' && value !== 'hardware' && value !== 'cpu') {
           throw new Error(`--adapter: expected swiftshader, hardware or cpu, got ${JSON.stringify(value)}`);
@@ -137,7 +153,8 @@ function parseArgs(argv) {
         o.targetS = n;
         break;
       }
-      default: throw new Error(`unknown option ${JSON.stringify(arg)} (see --help)`);
+      default:
+        throw new Error(`unknown option ${JSON.stringify(arg)} (see --help)`);
     }
   }
   return o;
@@ -153,7 +170,12 @@ const ISOLATION_HEADERS = {
   'Cross-Origin-Embedder-Policy': 'require-corp',
   'Cross-Origin-Resource-Policy': 'same-origin',
 };
-const MIME = /** @type {Record<string, string>} */ ({ '.mjs': 'text/javascript', '.js': 'text/javascript', '.wasm': 'application/wasm', '.map': 'application/json' });
+const MIME = /** @type {Record<string, string>} */ ({
+  '.mjs': 'text/javascript',
+  '.js': 'text/javascript',
+  '.wasm': 'application/wasm',
+  '.map': 'application/json',
+});
 
 /** @returns {import('vite').Plugin} */
 function peersPlugin() {
@@ -221,12 +243,7 @@ async function browserTarget(opts) {
     cacheDir: join(ROOT, 'node_modules', '.vite-bench'),
     server: { headers: ISOLATION_HEADERS },
     optimizeDeps: {
-      include: [
-        '@tensorflow/tfjs-core',
-        '@tensorflow/tfjs-layers',
-        '@tensorflow/tfjs-backend-webgpu',
-        '@tensorflow/tfjs-backend-wasm',
-      ],
+      include: ['@tensorflow/tfjs-core', '@tensorflow/tfjs-layers', '@tensorflow/tfjs-backend-webgpu', '@tensorflow/tfjs-backend-wasm'],
     },
     plugins: [peersPlugin()],
   });
@@ -248,8 +265,10 @@ async function browserTarget(opts) {
       return /** @type {Info} */ (/** @type {unknown} */ (await page.evaluate(() => window.__bench.ready)));
     };
     const info = await open();
-    console.log(`browser: ${browserVersion}, ready in ${secs(performance.now() - t0)}; cross-origin isolated: ${info.crossOriginIsolated}, ` +
-      `${info.hardwareConcurrency} cores`);
+    console.log(
+      `browser: ${browserVersion}, ready in ${secs(performance.now() - t0)}; cross-origin isolated: ${info.crossOriginIsolated}, ` +
+        `${info.hardwareConcurrency} cores`,
+    );
     const c = /** @type {Awaited<ReturnType<typeof launchChromium>>} */ (chromium);
     return {
       info,
@@ -380,16 +399,27 @@ function fitPredict(obs, s, f, cautious) {
     return obs[0].t * (cautious ? Math.sqrt(lo * hi) : lo);
   }
   // Minimise Σ (a·x_i + b·y_i − 1)² with x = s/t, y = f/t.
-  let xx = 0, xy = 0, yy = 0, x1 = 0, y1 = 0;
+  let xx = 0,
+    xy = 0,
+    yy = 0,
+    x1 = 0,
+    y1 = 0;
   for (const o of obs) {
     const x = o.s / o.t;
     const y = o.f / o.t;
-    xx += x * x; xy += x * y; yy += y * y; x1 += x; y1 += y;
+    xx += x * x;
+    xy += x * y;
+    yy += y * y;
+    x1 += x;
+    y1 += y;
   }
   /** @param {number} a @param {number} b */
   const residual = (a, b) => obs.reduce((sum, o) => sum + ((a * o.s + b * o.f) / o.t - 1) ** 2, 0);
   /** @type {[number, number][]} */
-  const candidates = [[x1 / xx, 0], [0, y1 / yy]];
+  const candidates = [
+    [x1 / xx, 0],
+    [0, y1 / yy],
+  ];
   const det = xx * yy - xy * xy;
   if (Math.abs(det) > 1e-12 * xx * yy) {
     const a = (x1 * yy - y1 * xy) / det;
@@ -422,7 +452,8 @@ async function main() {
   const results = [];
   try {
     const known = new Set(info.configs.map((c) => c.id));
-    for (const id of opts.configs ?? []) if (!known.has(id)) throw new Error(`--configs: no config ${id}; expected some of ${[...known].join(',')}`);
+    for (const id of opts.configs ?? [])
+      if (!known.has(id)) throw new Error(`--configs: no config ${id}; expected some of ${[...known].join(',')}`);
     if (opts.runners) {
       for (const f of opts.runners) {
         if (!info.runners.some((r) => selected([f], r.id))) {
@@ -432,11 +463,15 @@ async function main() {
     }
     const configs = info.configs.filter((c) => (opts.configs ? opts.configs.includes(c.id) : !(quick && !opts.node && c.fullOnly)));
     const runners = info.runners.filter((r) => selected(opts.runners, r.id));
-    console.log(`schedules: ${info.schedules.length ? info.schedules.join(', ') : 'none (GRU.schedules absent)'}; ` +
-      `dispatch counters: ${info.counters ? 'on' : 'unavailable'}`);
-    console.log(`timing: warm median of up to ${timing.maxReps} reps (at least ${timing.minReps}) within ${secs(timing.budgetMs)} per cell; ` +
-      `peers and the reference skipped where a forward is predicted over ${secs(maxForwardMs)} (our variants: ${secs(maxForwardMs / 4)}), ` +
-      `or where they would take the run past ${secs(targetMs)}`);
+    console.log(
+      `schedules: ${info.schedules.length ? info.schedules.join(', ') : 'none (GRU.schedules absent)'}; ` +
+        `dispatch counters: ${info.counters ? 'on' : 'unavailable'}`,
+    );
+    console.log(
+      `timing: warm median of up to ${timing.maxReps} reps (at least ${timing.minReps}) within ${secs(timing.budgetMs)} per cell; ` +
+        `peers and the reference skipped where a forward is predicted over ${secs(maxForwardMs)} (our variants: ${secs(maxForwardMs / 4)}), ` +
+        `or where they would take the run past ${secs(targetMs)}`,
+    );
     // The peak first, while nothing else runs: at 1 thread and at every thread of the host.
     const allThreads = Number(info.hardwareConcurrency) || 1;
     /** @type {import('./report.mjs').PeakRecord} */
@@ -475,7 +510,11 @@ async function main() {
      * @param {ConfigDesc[]} rest
      */
     const mainReserve = (rest) =>
-      rest.reduce((sum, c) => sum + mainRunners.reduce((t, r) => t + 2 * fitPredict(seen.get(r.id) ?? [], c.steps * c.numLayers, flopsOf(c), false), 0), 0);
+      rest.reduce(
+        (sum, c) =>
+          sum + mainRunners.reduce((t, r) => t + 2 * fitPredict(seen.get(r.id) ?? [], c.steps * c.numLayers, flopsOf(c), false), 0),
+        0,
+      );
     // Cheapest first: the small configs feed the predictions for the large ones, and where the run's
     // time budget runs short, it is the large configs' optional cells that are left out.
     const order = [...configs].sort((a, b) => flopsOf(a) - flopsOf(b));
@@ -483,8 +522,10 @@ async function main() {
       const f = flopsOf(c);
       const steps = c.steps * c.numLayers;
       const D = c.direction === 'bidirectional' ? 2 : 1;
-      console.log(`config ${c.id}: B=${c.batch} T=${c.steps} I=${c.inputSize} H=${c.hiddenSize} L=${c.numLayers} D=${D}` +
-        `${c.streaming ? ' (one streaming step)' : ''}, ${fmtGflop(f)} per forward`);
+      console.log(
+        `config ${c.id}: B=${c.batch} T=${c.steps} I=${c.inputSize} H=${c.hiddenSize} L=${c.numLayers} D=${D}` +
+          `${c.streaming ? ' (one streaming step)' : ''}, ${fmtGflop(f)} per forward`,
+      );
       for (const r of runners) {
         const tCell = performance.now();
         /** @type {CellResult} */
@@ -500,7 +541,12 @@ async function main() {
         const elapsed = performance.now() - tStart;
         const reserve = mainReserve(order.slice(order.indexOf(c) + 1));
         if (optional && predicted > cap) {
-          result = { config: c.id, runner: r.id, status: 'skipped', message: `predicted ≥ ${secs(predicted)} per forward from its earlier configs (cap ${secs(cap)})` };
+          result = {
+            config: c.id,
+            runner: r.id,
+            status: 'skipped',
+            message: `predicted ≥ ${secs(predicted)} per forward from its earlier configs (cap ${secs(cap)})`,
+          };
         } else if (optional && 2 * predicted > targetMs / 100 && elapsed + 2 * predicted + reserve > targetMs) {
           result = {
             config: c.id,
@@ -511,7 +557,7 @@ async function main() {
         } else {
           result = await target.runCell({ config: c.id, runner: r.id, timing }, cellTimeoutMs);
         }
-        const perForward = result.status === 'timeout' ? cellTimeoutMs : result.medianMs ?? result.firstMs;
+        const perForward = result.status === 'timeout' ? cellTimeoutMs : (result.medianMs ?? result.firstMs);
         if (perForward !== undefined) seen.set(r.id, [...(seen.get(r.id) ?? []), { t: perForward, s: steps, f }]);
         const base = baselineCell(results, r, c.id);
         if (perForward !== undefined && base?.medianMs) {
@@ -561,7 +607,8 @@ async function main() {
     console.log(`\n${paths.map((p) => `wrote ${join('bench', 'results', basename(p))}`).join('\n')}`);
     console.log(`total ${secs(performance.now() - tStart)}`);
     const failed = results.filter((r) => r.status === 'check-failed' || r.status === 'error' || r.status === 'timeout');
-    if (failed.length) console.log(`${failed.length} cell(s) failed or errored: ${failed.map((r) => `${r.config}/${r.runner}`).join(', ')}`);
+    if (failed.length)
+      console.log(`${failed.length} cell(s) failed or errored: ${failed.map((r) => `${r.config}/${r.runner}`).join(', ')}`);
     const oursFailed = failed.filter((r) => r.runner.startsWith('ours') || r.runner === 'reference');
     return oursFailed.length ? 1 : 0;
   } finally {
@@ -572,7 +619,7 @@ async function main() {
 main().then(
   (code) => process.exit(code),
   (error) => {
-    console.error(`bench: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+    console.error(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     process.exit(1);
   },
 );

@@ -131,7 +131,9 @@ function resolveWeights(weights: unknown): Resolved {
   const gru = checkObject('weights.gru', w.gru, '{ options, weights } (an ImportedGRU)');
   const o = resolveOptions(gru.options as GRUOptions);
   if (o.direction !== 'forward') {
-    throw new GRUError(`weights.gru.options.direction: expected 'forward' (a generator runs forward in time), got ${describe(o.direction)}`);
+    throw new GRUError(
+      `weights.gru.options.direction: expected 'forward' (a generator runs forward in time), got ${describe(o.direction)}`,
+    );
   }
   if (!Array.isArray(gru.weights)) fail('weights.gru.weights', 'an array of GRUWeights', gru.weights);
   const E = o.inputSize;
@@ -151,10 +153,25 @@ function resolveWeights(weights: unknown): Resolved {
     throw new GRUError(`weights.head.weight: expected [V, H] = V·${H} values (H = the GRU's hiddenSize), got ${head.weight.length}`);
   }
   const V = vocab?.length ?? head.weight.length / H;
-  const embedding = checkWeights('weights.embedding', w.embedding, V * E, `[V, E] = [${V}, ${E}]: V from ${vocab ? 'vocab' : 'head.weight'}, E = the GRU's inputSize`);
+  const embedding = checkWeights(
+    'weights.embedding',
+    w.embedding,
+    V * E,
+    `[V, E] = [${V}, ${E}]: V from ${vocab ? 'vocab' : 'head.weight'}, E = the GRU's inputSize`,
+  );
   const headWeight = checkWeights('weights.head.weight', head.weight, V * H, `[V, H] = [${V}, ${H}]`);
   const headBias = head.bias === undefined ? undefined : checkWeights('weights.head.bias', head.bias, V, `[V] = [${V}]`);
-  return { V, E, H, embedding, gruOptions: gru.options as GRUOptions, gruWeights: gru.weights as GRUWeights[], headWeight, headBias, vocab };
+  return {
+    V,
+    E,
+    H,
+    embedding,
+    gruOptions: gru.options as GRUOptions,
+    gruWeights: gru.weights as GRUWeights[],
+    headWeight,
+    headBias,
+    vocab,
+  };
 }
 
 /**
@@ -193,7 +210,9 @@ function promptIds(prompt: unknown, V: number, vocab: readonly string[] | undefi
     });
   } else if (typeof prompt === 'object' && prompt !== null && typeof (prompt as ArrayLike<number>).length === 'number') {
     ids = Array.from(prompt as ArrayLike<number>);
-    ids.forEach((id, i) => checkToken(`prompt[${i}]`, id, V));
+    ids.forEach((id, i) => {
+      checkToken(`prompt[${i}]`, id, V);
+    });
   } else {
     fail('prompt', 'a string or an array of token ids', prompt);
   }
@@ -208,7 +227,10 @@ function checkToken(argument: string, token: unknown, V: number): number {
   return token;
 }
 
-function checkGenerate(n: unknown, options: unknown): { n: number; temperature: number; seed: number; onToken?: GenerateOptions['onToken']; signal?: AbortSignal } {
+function checkGenerate(
+  n: unknown,
+  options: unknown,
+): { n: number; temperature: number; seed: number; onToken?: GenerateOptions['onToken']; signal?: AbortSignal } {
   if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) fail('n', 'a non-negative integer (tokens to generate)', n);
   const o = checkObject('options', options ?? {}, '{ temperature?, seed?, onToken?, signal? }');
   checkKeys('options', o, ['temperature', 'seed', 'onToken', 'signal']);
@@ -219,7 +241,10 @@ function checkGenerate(n: unknown, options: unknown): { n: number; temperature: 
   const seed = o.seed ?? 0;
   if (typeof seed !== 'number' || !Number.isInteger(seed)) fail('options.seed', 'an integer', o.seed);
   if (o.onToken !== undefined && typeof o.onToken !== 'function') fail('options.onToken', 'a function', o.onToken);
-  if (o.signal !== undefined && (typeof o.signal !== 'object' || o.signal === null || typeof (o.signal as AbortSignal).aborted !== 'boolean')) {
+  if (
+    o.signal !== undefined &&
+    (typeof o.signal !== 'object' || o.signal === null || typeof (o.signal as AbortSignal).aborted !== 'boolean')
+  ) {
     fail('options.signal', 'an AbortSignal', o.signal);
   }
   return { n, temperature, seed, onToken: o.onToken as GenerateOptions['onToken'], signal: o.signal as AbortSignal | undefined };
@@ -315,7 +340,7 @@ export class CharModel extends CharModelSizes implements CharGenerator {
       layerPipeline(device, 'linear', { IN: r.H, OUT: r.V, WG: 64 }),
       layerPipeline(device, 'argmax', { N: r.V }),
     ];
-    warm.forEach((p) => p.catch(() => {}));
+    for (const p of warm) p.catch(() => {});
     return CharModel.around(device, r, await GRU.create(device, r.gruOptions, r.gruWeights));
   }
 
@@ -328,8 +353,8 @@ export class CharModel extends CharModelSizes implements CharGenerator {
     const parts: { destroy(): void }[] = [gru];
     const owned: GPUBuffer[] = [];
     const cleanup = () => {
-      parts.forEach((p) => p.destroy());
-      owned.forEach((b) => b.destroy());
+      for (const p of parts) p.destroy();
+      for (const b of owned) b.destroy();
     };
     try {
       const state = gru.createState(1);
@@ -388,7 +413,8 @@ export class CharModel extends CharModelSizes implements CharGenerator {
   /** Puts `token` in the id buffer, or checks that the model's own choice is there. */
   private place(token: number | undefined): void {
     if (token === undefined) {
-      if (!this.hasChoice) throw new GRUError('token: expected a token id (no step has chosen one since the model was created or reset), got undefined');
+      if (!this.hasChoice)
+        throw new GRUError('token: expected a token id (no step has chosen one since the model was created or reset), got undefined');
       return;
     }
     checkToken('token', token, this.r.V);
@@ -511,7 +537,8 @@ abstract class CharModelOnCpu extends CharModelSizes implements CharGenerator {
     this.checkAlive();
     let id: number;
     if (token === undefined) {
-      if (this.choice === undefined) throw new GRUError('token: expected a token id (no step has chosen one since the model was created or reset), got undefined');
+      if (this.choice === undefined)
+        throw new GRUError('token: expected a token id (no step has chosen one since the model was created or reset), got undefined');
       id = this.choice;
     } else {
       id = checkToken('token', token, this.r.V);
@@ -673,7 +700,10 @@ export function charModelFromSafetensors(bytes: Uint8Array, names: CharModelTens
     if (!found) {
       if (optional) return undefined;
       const names = [...tensors.keys()];
-      const shown = names.slice(0, 12).map((k) => JSON.stringify(k)).join(', ');
+      const shown = names
+        .slice(0, 12)
+        .map((k) => JSON.stringify(k))
+        .join(', ');
       throw new GRUError(`safetensors: no tensor named ${JSON.stringify(name)}; the file holds ${shown}${names.length > 12 ? ', …' : ''}`);
     }
     if (found.shape.length !== rank) {
@@ -692,9 +722,12 @@ export function charModelFromSafetensors(bytes: Uint8Array, names: CharModelTens
   }
   const H = gru.options.hiddenSize;
   if (headWeight.shape[0] !== V || headWeight.shape[1] !== H) {
-    throw new GRUError(`${headName}.weight: expected shape [${V}, ${H}] (V from ${embeddingName}, H = the GRU's hidden size), got [${headWeight.shape.join(', ')}]`);
+    throw new GRUError(
+      `${headName}.weight: expected shape [${V}, ${H}] (V from ${embeddingName}, H = the GRU's hidden size), got [${headWeight.shape.join(', ')}]`,
+    );
   }
-  if (headBias && headBias.shape[0] !== V) throw new GRUError(`${headName}.bias: expected shape [${V}], got [${headBias.shape.join(', ')}]`);
+  if (headBias && headBias.shape[0] !== V)
+    throw new GRUError(`${headName}.bias: expected shape [${V}], got [${headBias.shape.join(', ')}]`);
   if (n.vocab !== undefined && (!Array.isArray(n.vocab) || n.vocab.length !== V)) {
     throw new GRUError(`names.vocab: expected ${V} characters (the rows of ${embeddingName}), got ${describe(n.vocab)}`);
   }

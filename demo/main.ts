@@ -105,17 +105,20 @@ function showStats(r: RunRecord): void {
   const row = $(`#stats tr[data-backend="${r.backend}"]`);
   const sorted = [...r.stepMs].sort((a, b) => a - b);
   const cells = row.querySelectorAll('td');
-  cells.forEach((c) => c.remove());
-  const values = sorted.length === 0
-    ? ['0', '–', '–', '–', '–', ms(r.prefillMs)]
-    : [
-        String(sorted.length),
-        ms(percentile(sorted, 0.5)),
-        ms(percentile(sorted, 0.99)),
-        ms(sorted.reduce((a, b) => a + b, 0) / sorted.length),
-        (1000 / (sorted.reduce((a, b) => a + b, 0) / sorted.length)).toFixed(0),
-        ms(r.prefillMs),
-      ];
+  cells.forEach((c) => {
+    c.remove();
+  });
+  const values =
+    sorted.length === 0
+      ? ['0', '–', '–', '–', '–', ms(r.prefillMs)]
+      : [
+          String(sorted.length),
+          ms(percentile(sorted, 0.5)),
+          ms(percentile(sorted, 0.99)),
+          ms(sorted.reduce((a, b) => a + b, 0) / sorted.length),
+          (1000 / (sorted.reduce((a, b) => a + b, 0) / sorted.length)).toFixed(0),
+          ms(r.prefillMs),
+        ];
   for (const [i, v] of values.entries()) {
     const td = document.createElement('td');
     td.textContent = v;
@@ -166,16 +169,26 @@ function judge(r: RunRecord): void {
       notes.push(`✗ differs from PyTorch's greedy output from character ${firstDifference(r.text, expected.text)}`);
     }
   }
-  const other = [...handle.results].reverse().find(
-    (o) => o.backend !== r.backend && o.prompt === r.prompt && o.length === r.length && o.temperature === r.temperature && o.seed === r.seed && !o.aborted,
-  );
+  const other = [...handle.results]
+    .reverse()
+    .find(
+      (o) =>
+        o.backend !== r.backend &&
+        o.prompt === r.prompt &&
+        o.length === r.length &&
+        o.temperature === r.temperature &&
+        o.seed === r.seed &&
+        !o.aborted,
+    );
   if (other && !r.aborted) {
     if (other.text === r.text) notes.push('✓ WebGPU and WebAssembly agree');
     else {
       // Both sum in float32, in different orders: where two characters' logits (greedy), or a
       // sample's draw and a cumulative probability, are within rounding, the backends may part ways.
       good = false;
-      notes.push(`✗ WebGPU and WebAssembly differ from character ${firstDifference(r.text, other.text)} (usually a near-tie there, decided differently by their float32 rounding)`);
+      notes.push(
+        `✗ WebGPU and WebAssembly differ from character ${firstDifference(r.text, other.text)} (usually a near-tie there, decided differently by their float32 rounding)`,
+      );
     }
   }
   if (r.aborted) notes.push(`stopped after ${r.text.length} characters`);
@@ -253,7 +266,14 @@ worker.onmessage = (event: MessageEvent<FromWorker>) => {
       break;
     case 'done': {
       if (m.run !== run || !current) break;
-      const record: RunRecord = { ...m, choice: current.backend, prompt: current.prompt, length: current.length, temperature: current.temperature, seed: current.seed };
+      const record: RunRecord = {
+        ...m,
+        choice: current.backend,
+        prompt: current.prompt,
+        length: current.length,
+        temperature: current.temperature,
+        seed: current.seed,
+      };
       generatedText.data = m.text;
       showBackend(current.backend, m);
       showStats(record);

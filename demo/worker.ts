@@ -67,7 +67,14 @@ async function load(): Promise<Loaded> {
     type: 'ready',
     adapter: info,
     auto: describeBackend(loaded, model),
-    model: { vocabSize: model.vocabSize, embeddingSize: model.embeddingSize, hiddenSize: model.hiddenSize, numLayers: o.numLayers ?? 1, parameters, bytes: bytes.length },
+    model: {
+      vocabSize: model.vocabSize,
+      embeddingSize: model.embeddingSize,
+      hiddenSize: model.hiddenSize,
+      numLayers: o.numLayers ?? 1,
+      parameters,
+      bytes: bytes.length,
+    },
     loadMs: performance.now() - t0,
   });
   return loaded;

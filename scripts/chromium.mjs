@@ -59,9 +59,7 @@ export function chromiumPath() {
   }
   const found = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
   if (!found) {
-    throw new Error(
-      'no Chromium at /usr/bin/chromium or /usr/bin/chromium-browser: `sudo apt-get install chromium`, or set CHROMIUM_PATH',
-    );
+    throw new Error('no Chromium at /usr/bin/chromium or /usr/bin/chromium-browser: `sudo apt-get install chromium`, or set CHROMIUM_PATH');
   }
   return found;
 }
@@ -81,10 +79,7 @@ export function chromiumArgs(options = {}) {
   const extra = (options.extra ?? process.env.CHROMIUM_EXTRA_ARGS ?? '').split(/\s+/).filter(Boolean);
   /** @param {string} arg */
   const flagName = (arg) => arg.replace(/^!/, '').split('=')[0];
-  return [
-    ...ours.filter((a) => !extra.some((e) => flagName(e) === flagName(a))),
-    ...extra.filter((e) => !e.startsWith('!')),
-  ];
+  return [...ours.filter((a) => !extra.some((e) => flagName(e) === flagName(a))), ...extra.filter((e) => !e.startsWith('!'))];
 }
 
 /**

@@ -29,8 +29,15 @@ const BUILDS = {
   relaxed: ['--enable', 'simd', '--enable', 'relaxed-simd'],
   simdShared: ['--enable', 'simd', '--enable', 'threads', '--sharedMemory', '--maximumMemory', String(SHARED_MAX_PAGES)],
   relaxedShared: [
-    '--enable', 'simd', '--enable', 'relaxed-simd', '--enable', 'threads',
-    '--sharedMemory', '--maximumMemory', String(SHARED_MAX_PAGES),
+    '--enable',
+    'simd',
+    '--enable',
+    'relaxed-simd',
+    '--enable',
+    'threads',
+    '--sharedMemory',
+    '--maximumMemory',
+    String(SHARED_MAX_PAGES),
   ],
 };
 
@@ -48,7 +55,12 @@ async function compile(/** @type {string[]} */ flags) {
         if (name.endsWith('.wasm')) binary = /** @type {Uint8Array} */ (contents);
       },
       stdout: { write: () => true },
-      stderr: { write: (text) => ((errors += String(text)), true) },
+      stderr: {
+        write: (text) => {
+          errors += String(text);
+          return true;
+        },
+      },
     },
   );
   if (error || !binary) throw new Error(`assemblyscript failed on assembly/gru.ts (${flags.join(' ')}):\n${errors || error}`);

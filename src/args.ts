@@ -18,7 +18,13 @@ export function checkPositiveInteger(argument: string, value: unknown): number {
  * Throws `${argument}: unknown ${noun} "k"; expected ${expected}` for the first key of `value`
  * that is not allowed; `expected` names the allowed key, or "one of" them when there are several.
  */
-export function checkKeys(argument: string, value: object, allowed: Iterable<string>, noun: 'option' | 'key' = 'option', expected?: string): void {
+export function checkKeys(
+  argument: string,
+  value: object,
+  allowed: Iterable<string>,
+  noun: 'option' | 'key' = 'option',
+  expected?: string,
+): void {
   const keys = [...allowed];
   for (const key of Object.keys(value)) {
     if (!keys.includes(key)) {
@@ -63,8 +69,12 @@ export function checkDevice(device: unknown): GPUDevice {
 }
 
 function isBuffer(value: unknown): value is GPUBuffer {
-  return typeof value === 'object' && value !== null && typeof (value as GPUBuffer).mapAsync === 'function' &&
-    typeof (value as GPUBuffer).usage === 'number';
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as GPUBuffer).mapAsync === 'function' &&
+    typeof (value as GPUBuffer).usage === 'number'
+  );
 }
 
 /**

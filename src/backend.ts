@@ -66,7 +66,13 @@ async function onWasm(options: GRUOptions, weights: readonly GRUWeights[], init:
   return gru;
 }
 
-async function onDevice(options: GRUOptions, weights: readonly GRUWeights[], device: GPUDevice, owned: boolean, reason: string): Promise<GRU> {
+async function onDevice(
+  options: GRUOptions,
+  weights: readonly GRUWeights[],
+  device: GPUDevice,
+  owned: boolean,
+  reason: string,
+): Promise<GRU> {
   let gru: GRU;
   try {
     gru = await GRU.create(device, options, weights);
@@ -102,7 +108,10 @@ export async function createGRU(options: GRUOptions, weights: readonly GRUWeight
   checkKeys('init', init, CREATE_KEYS);
   const backend = init.backend ?? 'auto';
   if (backend !== 'auto' && backend !== 'webgpu' && backend !== 'wasm') fail('init.backend', "'auto', 'webgpu' or 'wasm'", backend);
-  if (init.device !== undefined && (typeof init.device !== 'object' || init.device === null || typeof init.device.createBuffer !== 'function')) {
+  if (
+    init.device !== undefined &&
+    (typeof init.device !== 'object' || init.device === null || typeof init.device.createBuffer !== 'function')
+  ) {
     fail('init.device', 'a GPUDevice', init.device);
   }
   const o = resolveOptions(options);
@@ -115,14 +124,20 @@ export async function createGRU(options: GRUOptions, weights: readonly GRUWeight
       return onWasm(options, weights, init, `the given device's adapter (${text}) runs on the CPU, where the wasm kernels are faster`);
     }
     if (stepMacs(o) < SMALL_MODEL_MACS) {
-      return onWasm(options, weights, init, `the model's step (${stepMacs(o)} multiply-adds) is under ${SMALL_MODEL_MACS}, too small for a GPU round trip to pay`);
+      return onWasm(
+        options,
+        weights,
+        init,
+        `the model's step (${stepMacs(o)} multiply-adds) is under ${SMALL_MODEL_MACS}, too small for a GPU round trip to pay`,
+      );
     }
     return onDevice(options, weights, init.device, false, `the given device's adapter (${text ?? 'unknown'}) is hardware`);
   }
 
   const gpu = init.gpu ?? (typeof navigator === 'object' ? (navigator as Navigator & { gpu?: GPU }).gpu : undefined);
   if (!gpu) {
-    if (backend === 'webgpu') throw new GRUError("init.backend: 'webgpu' needs WebGPU, got no navigator.gpu and no init.gpu or init.device");
+    if (backend === 'webgpu')
+      throw new GRUError("init.backend: 'webgpu' needs WebGPU, got no navigator.gpu and no init.gpu or init.device");
     return onWasm(options, weights, init, 'there is no WebGPU here (no navigator.gpu)');
   }
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
@@ -137,7 +152,12 @@ export async function createGRU(options: GRUOptions, weights: readonly GRUWeight
       return onWasm(options, weights, init, `the WebGPU adapter (${text}) runs on the CPU, where the wasm kernels are faster`);
     }
     if (stepMacs(o) < SMALL_MODEL_MACS) {
-      return onWasm(options, weights, init, `the model's step (${stepMacs(o)} multiply-adds) is under ${SMALL_MODEL_MACS}, too small for a GPU round trip to pay`);
+      return onWasm(
+        options,
+        weights,
+        init,
+        `the model's step (${stepMacs(o)} multiply-adds) is under ${SMALL_MODEL_MACS}, too small for a GPU round trip to pay`,
+      );
     }
   }
   const device = await requestDeviceWithAdapterLimits(adapter, { label: 'webgpu-gru createGRU' });

@@ -67,7 +67,11 @@ const pipelines = perDevice(() => new Map<string, Promise<GPUComputePipeline>>()
  * shader file, the entry point and every override constant (a second GRU or layer of the same
  * shape then compiles nothing).
  */
-export function cachedPipeline(device: GPUDevice, key: string, descriptor: () => GPUComputePipelineDescriptor): Promise<GPUComputePipeline> {
+export function cachedPipeline(
+  device: GPUDevice,
+  key: string,
+  descriptor: () => GPUComputePipelineDescriptor,
+): Promise<GPUComputePipeline> {
   const cache = pipelines(device);
   let pending = cache.get(key);
   if (!pending) {
@@ -87,7 +91,12 @@ export function cachedPipeline(device: GPUDevice, key: string, descriptor: () =>
  * Only `work` itself runs inside the scopes: a promise it returns wrapped in an object (a
  * read-back) settles after they are popped.
  */
-export async function withErrorScopes<T>(device: GPUDevice, refused: string, work: () => T | Promise<T>, cleanup: (result: T | undefined) => void): Promise<T> {
+export async function withErrorScopes<T>(
+  device: GPUDevice,
+  refused: string,
+  work: () => T | Promise<T>,
+  cleanup: (result: T | undefined) => void,
+): Promise<T> {
   device.pushErrorScope('out-of-memory');
   device.pushErrorScope('validation');
   let result: T | undefined;

@@ -134,7 +134,9 @@ export class GRU {
     }
     // Every layer's packed Uᵀ, then its Wᵀ and bias, in one buffer (or one per layer: weightLayout).
     const layout = weightLayout(o, limits);
-    layout.bytes.forEach((bytes, l) => checkBinding(device, `layer ${l}'s weights (U [D, H, 3H] and W [K, D·3H])`, bytes, 'weights'));
+    layout.bytes.forEach((bytes, l) => {
+      checkBinding(device, `layer ${l}'s weights (U [D, H, 3H] and W [K, D·3H])`, bytes, 'weights');
+    });
     const packed = Array.from({ length: o.numLayers }, (_, l) => packLayer(o, w, l));
 
     const buffers: GPUBuffer[] = [];
@@ -171,7 +173,9 @@ export class GRU {
         const [projection, compiled] = await Promise.all([deviceKernels(device).projection, compileSchedules(device, o, schedules)]);
         return new GRU(device, o, layers, buffers, projection, compiled);
       },
-      () => buffers.forEach((b) => b.destroy()),
+      () => {
+        for (const b of buffers) b.destroy();
+      },
     );
   }
 
@@ -213,7 +217,12 @@ export class GRU {
     else if (h0) encoder.copyBufferToBuffer(h0, 0, plan.stateBuffer, 0, plan.slotBytes);
     else encoder.clearBuffer(plan.stateBuffer, 0, plan.slotBytes);
     plan.writeLengths(seqLengths, plan.steps);
-    plan.encode(encoder, input, output, Array.from({ length: plan.slotCount }, (_, i) => i));
+    plan.encode(
+      encoder,
+      input,
+      output,
+      Array.from({ length: plan.slotCount }, (_, i) => i),
+    );
     return finalParity(plan.schedule, plan.steps, plan.slotCount) * plan.slotBytes;
   }
 
@@ -277,8 +286,11 @@ export class GRU {
     const hN = a.hN ? checkBuffer('args.hN', a.hN, stateBytes, Usage.COPY_DST, 'COPY_DST') : undefined;
     const plan = this.planFor(steps, batch);
     const device = this.device;
-    const out = output ?? device.createBuffer({ label: 'webgpu-gru output', size: outputBytes, usage: Usage.STORAGE | Usage.COPY_SRC | Usage.COPY_DST });
-    const h = hN ?? device.createBuffer({ label: 'webgpu-gru hN', size: stateBytes, usage: Usage.STORAGE | Usage.COPY_SRC | Usage.COPY_DST });
+    const out =
+      output ??
+      device.createBuffer({ label: 'webgpu-gru output', size: outputBytes, usage: Usage.STORAGE | Usage.COPY_SRC | Usage.COPY_DST });
+    const h =
+      hN ?? device.createBuffer({ label: 'webgpu-gru hN', size: stateBytes, usage: Usage.STORAGE | Usage.COPY_SRC | Usage.COPY_DST });
     const encoder = device.createCommandEncoder({ label: 'webgpu-gru forwardGPU' });
     const final = this.encodeForward(plan, encoder, input, out, h0, seqLengths);
     encoder.copyBufferToBuffer(plan.stateBuffer, final, h, 0, stateBytes);
@@ -293,7 +305,9 @@ export class GRU {
   createState(batch: number, init?: { h0?: Float32Array }): GRUState {
     this.checkAlive();
     if (this.options.direction !== 'forward') {
-      throw new GRUError(`createState: expected a GRU with direction 'forward' (streaming runs forward in time), got ${describe(this.options.direction)}`);
+      throw new GRUError(
+        `createState: expected a GRU with direction 'forward' (streaming runs forward in time), got ${describe(this.options.direction)}`,
+      );
     }
     checkPositiveInteger('batch', batch);
     // A one-step plan whose uniform slots read h from either state slot (see streamingSlots).
@@ -320,7 +334,7 @@ export class GRU {
   }
 
   private checkState(state: unknown): GRUState {
-    if (!(state instanceof GRUState) || state.owner !== this) fail('state', 'a GRUState made by this GRU\'s createState', state);
+    if (!(state instanceof GRUState) || state.owner !== this) fail('state', "a GRUState made by this GRU's createState", state);
     state.checkAlive();
     return state;
   }

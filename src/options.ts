@@ -6,7 +6,6 @@ import { checkKeys, checkPositiveInteger } from './args.js';
 import { fail } from './errors.js';
 import { SCHEDULES, type Schedule } from './schedule.js';
 
-
 /**
  * Which way each layer runs through the sequence ({@link GRUOptions.direction}, default 'forward'):
  * - 'forward': from t = 0 to each row's last valid step (`seqLengths`, default T);

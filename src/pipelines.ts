@@ -83,7 +83,12 @@ export function recurrenceConstants(o: ResolvedOptions, units: number, chunk: nu
  * One recurrence pipeline, cached per device under its entry point and every constant. Each reads
  * the step uniform (group 1); `withInput`: X instead of G (sequence_input, sequence_stack).
  */
-export function recurrencePipeline(device: GPUDevice, entryPoint: string, constants: Record<string, number>, withInput: boolean): Promise<GPUComputePipeline> {
+export function recurrencePipeline(
+  device: GPUDevice,
+  entryPoint: string,
+  constants: Record<string, number>,
+  withInput: boolean,
+): Promise<GPUComputePipeline> {
   const k = deviceKernels(device);
   const bindGroupLayouts = [withInput ? k.inputLayout : k.stepLayout, k.stepUniformLayout];
   return cachedPipeline(device, `recurrence.wgsl ${entryPoint} ${JSON.stringify(constants)}`, () => ({

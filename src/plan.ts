@@ -17,7 +17,16 @@ import { GRUError } from './errors.js';
 import { checkBinding, F32, KeepLast, Usage, writeFloats } from './gpu.js';
 import type { ResolvedOptions } from './options.js';
 import { deviceKernels, PROJECTION_TILE } from './pipelines.js';
-import { isStepwise, runsWholeStack, STEP_ROWS, stepUnits, waveLayers, type Schedule, type ScheduleKernels, type StepSlot } from './schedule.js';
+import {
+  isStepwise,
+  runsWholeStack,
+  STEP_ROWS,
+  stepUnits,
+  waveLayers,
+  type Schedule,
+  type ScheduleKernels,
+  type StepSlot,
+} from './schedule.js';
 import { PROJECTION_PARAMS, RECURRENCE_PARAMS, STEP, structBytes, writeStruct } from './uniforms.js';
 import { layerInputSize, paddedHidden } from './weights.js';
 
@@ -144,12 +153,29 @@ export class Plan {
       const N = D * 3 * paddedHidden(H);
       const projection = { M: T * B, N, K: layerInputSize(o, l), batch: B, strideT: inStrideT, strideB: inStrideB, tilesY };
       writeStruct(params, 2 * l * this.paramStride, PROJECTION_PARAMS, projection);
-      const step = { batch: B, steps: T, stateRows: this.stateRows, layerBase: l * D, dirBase, ...outStrides(l), inStrideT, inStrideB, wOffset };
+      const step = {
+        batch: B,
+        steps: T,
+        stateRows: this.stateRows,
+        layerBase: l * D,
+        dirBase,
+        ...outStrides(l),
+        inStrideT,
+        inStrideB,
+        wOffset,
+      };
       writeStruct(params, (2 * l + 1) * this.paramStride, RECURRENCE_PARAMS, { ...step, ...oneLayer });
     }
     // A stack bound whole has one direction, so its state rows are its L layers.
     writeStruct(params, 2 * L * this.paramStride, RECURRENCE_PARAMS, {
-      batch: B, steps: T, stateRows: L, layerBase: 0, dirBase, ...outStrides(L - 1), ...inStrides(0), wOffset,
+      batch: B,
+      steps: T,
+      stateRows: L,
+      layerBase: 0,
+      dirBase,
+      ...outStrides(L - 1),
+      ...inStrides(0),
+      wOffset,
       uBase1: L > 1 ? layers[1].offset / 16 : 0,
       uStride: L > 2 ? (layers[2].offset - layers[1].offset) / 16 : 0,
       hiddenBase: (3 * this.slotBytes) / F32 + B,
@@ -259,7 +285,10 @@ export class Plan {
             { binding: 1, resource: this.stacked ? allWeights : { buffer: w.weights, offset: w.offset, size: w.bytes } },
             { binding: 2, resource: { buffer: this.state } },
             { binding: 3, resource: { buffer: layerOut } },
-            { binding: 4, resource: { buffer: this.params, offset: (this.stacked ? 2 * L : 2 * l + 1) * this.paramStride, size: PARAMS_BYTES } },
+            {
+              binding: 4,
+              resource: { buffer: this.params, offset: (this.stacked ? 2 * L : 2 * l + 1) * this.paramStride, size: PARAMS_BYTES },
+            },
             { binding: 5, resource: { buffer: layerIn } },
           ],
         });

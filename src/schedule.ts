@@ -253,7 +253,11 @@ export interface CompiledKernels {
  * Compiles (or takes from the device's cache) the recurrence kernels of each of `schedules`, the
  * first of which becomes `base`.
  */
-export async function compileSchedules(device: GPUDevice, o: ResolvedOptions, schedules: readonly [Schedule, ...Schedule[]]): Promise<CompiledKernels> {
+export async function compileSchedules(
+  device: GPUDevice,
+  o: ResolvedOptions,
+  schedules: readonly [Schedule, ...Schedule[]],
+): Promise<CompiledKernels> {
   const chunk = persistentChunk(device, o);
   const step = recurrenceConstants(o, stepUnits(o), chunk);
   const persistent = recurrenceConstants(o, sequenceUnits(device, o), chunk);

@@ -40,7 +40,12 @@ export function structBytes(fields: readonly string[]): number {
 }
 
 /** Writes one struct into `target` at byte `offset`, each field at its place in `fields`. */
-export function writeStruct<Fields extends readonly string[]>(target: Uint32Array, offset: number, fields: Fields, values: StructValues<Fields>): void {
+export function writeStruct<Fields extends readonly string[]>(
+  target: Uint32Array,
+  offset: number,
+  fields: Fields,
+  values: StructValues<Fields>,
+): void {
   const named = values as Record<string, number>;
   fields.forEach((field, i) => {
     if (!field.startsWith('_')) target[offset / 4 + i] = named[field];

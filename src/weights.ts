@@ -93,7 +93,10 @@ export interface WeightLayout {
   shared: boolean;
 }
 
-export function weightLayout(o: ResolvedOptions, limits: { minStorageBufferOffsetAlignment: number; maxStorageBufferBindingSize: number; maxBufferSize: number }): WeightLayout {
+export function weightLayout(
+  o: ResolvedOptions,
+  limits: { minStorageBufferOffsetAlignment: number; maxStorageBufferBindingSize: number; maxBufferSize: number },
+): WeightLayout {
   const align = Math.max(16, limits.minStorageBufferOffsetAlignment);
   const alignUp = (n: number) => Math.ceil(n / align) * align;
   const projectionOffset = alignUp(recurrentBytes(o));

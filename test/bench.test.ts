@@ -124,20 +124,33 @@ describe('bench/lib/onnx.ts protobuf encoder', () => {
     expect(nodes.map((n) => text(one(n, 4)))).toEqual(['GRU', 'Transpose', 'Reshape', 'GRU', 'Transpose', 'Reshape']);
     const gru = nodes[0]!;
     expect(all(gru, 1).map(text)).toEqual(['X', 'W0', 'R0', 'B0']);
-    const attrs = new Map(all(gru, 5).map((f) => {
-      const a = decode(f.value as Uint8Array);
-      const type = Number(int(one(a, 20)));
-      return [text(one(a, 1)), type === 2 ? int(one(a, 3)) : type === 3 ? text(one(a, 4)) : null] as const;
-    }));
-    expect(attrs).toEqual(new Map<string, unknown>([['hidden_size', 6n], ['direction', 'bidirectional'], ['linear_before_reset', 1n]]));
+    const attrs = new Map(
+      all(gru, 5).map((f) => {
+        const a = decode(f.value as Uint8Array);
+        const type = Number(int(one(a, 20)));
+        return [text(one(a, 1)), type === 2 ? int(one(a, 3)) : type === 3 ? text(one(a, 4)) : null] as const;
+      }),
+    );
+    expect(attrs).toEqual(
+      new Map<string, unknown>([
+        ['hidden_size', 6n],
+        ['direction', 'bidirectional'],
+        ['linear_before_reset', 1n],
+      ]),
+    );
     const perm = decode(one(nodes[1]!, 5)!.value as Uint8Array);
     expect(int(one(perm, 20))).toBe(7n);
     expect(packed(one(perm, 8)!)).toEqual([0n, 2n, 1n, 3n]);
 
-    const inits = new Map(all(g, 5).map((f) => {
-      const t = decode(f.value as Uint8Array);
-      return [text(one(t, 8)), { dims: packed(one(t, 1)!).map(Number), type: Number(int(one(t, 2))), raw: one(t, 9)!.value as Uint8Array }];
-    }));
+    const inits = new Map(
+      all(g, 5).map((f) => {
+        const t = decode(f.value as Uint8Array);
+        return [
+          text(one(t, 8)),
+          { dims: packed(one(t, 1)!).map(Number), type: Number(int(one(t, 2))), raw: one(t, 9)!.value as Uint8Array },
+        ];
+      }),
+    );
     expect(inits.get('shape_TBDH')!.type).toBe(7);
     expect([...new BigInt64Array(inits.get('shape_TBDH')!.raw.slice().buffer)]).toEqual([-1n, 3n, 12n]);
     expect(inits.get('W1')!.dims).toEqual([2, 18, 12]);
@@ -188,13 +201,29 @@ describe('bench/lib/names.mjs runner names', () => {
   });
 
   it('selects a name with its variants, and never skips our wasm runners', () => {
-    const ids = ['ours', 'ours-gpu', 'ours-gpu:int8', 'ours-wasm', 'ours-wasm:threads=2', 'ours-wasm-ra0', 'ours-auto', 'ort-wasm', 'ort-wasm:threads=2', 'ort-webgpu'];
+    const ids = [
+      'ours',
+      'ours-gpu',
+      'ours-gpu:int8',
+      'ours-wasm',
+      'ours-wasm:threads=2',
+      'ours-wasm-ra0',
+      'ours-auto',
+      'ort-wasm',
+      'ort-wasm:threads=2',
+      'ort-webgpu',
+    ];
     expect(ids.filter((id) => selected(['ours-wasm'], id))).toEqual(['ours-wasm', 'ours-wasm:threads=2', 'ours-wasm-ra0']);
     expect(ids.filter((id) => selected(['ort-wasm'], id))).toEqual(['ort-wasm', 'ort-wasm:threads=2']);
     expect(ids.filter((id) => selected(['ort-wasm:threads=2'], id))).toEqual(['ort-wasm:threads=2']);
     expect(ids.every((id) => selected(null, id))).toBe(true);
     const family = (id: string) => (id.startsWith('ours') ? 'ours' : 'peer');
-    expect(ids.filter((id) => isOptional({ id, family: family(id) }))).toEqual(['ours-gpu:int8', 'ort-wasm', 'ort-wasm:threads=2', 'ort-webgpu']);
+    expect(ids.filter((id) => isOptional({ id, family: family(id) }))).toEqual([
+      'ours-gpu:int8',
+      'ort-wasm',
+      'ort-wasm:threads=2',
+      'ort-webgpu',
+    ]);
     expect(ids.filter((id) => isOurVariant({ id, family: family(id) }))).toEqual(['ours-gpu:int8']);
     expect(isOptional({ id: 'reference', family: 'reference' })).toBe(true);
   });
@@ -256,12 +285,17 @@ describe('bench/report.mjs baselines and peak fractions', () => {
     expect(ratioOf(byKey, runners[3]!, 'A')).toBeCloseTo(2);
   });
 
-  it('divides by the peak at the cell\'s thread count, and only there', () => {
+  it("divides by the peak at the cell's thread count, and only there", () => {
     expect(peakFraction(meta, results[1]!)).toBeCloseTo(0.2);
     expect(peakFraction(meta, results[3]!)).toBeUndefined(); // no peak measured at 2 threads
     expect(peakFraction(meta, results[0]!)).toBeUndefined(); // not a CPU runner
     const d = derived({ meta, configs: [{ id: 'A' }, { id: 'B' }] as never, runners, results });
-    expect(d.ratios.find((r) => r.config === 'B' && r.runner === 'ours-auto')).toEqual({ config: 'B', runner: 'ours-auto', baseline: 'ours', ratio: 0.5 });
+    expect(d.ratios.find((r) => r.config === 'B' && r.runner === 'ours-auto')).toEqual({
+      config: 'B',
+      runner: 'ours-auto',
+      baseline: 'ours',
+      ratio: 0.5,
+    });
     expect(d.ofPeak.map((x) => x.runner)).toEqual(['ours-wasm', 'ours-auto']);
   });
 });

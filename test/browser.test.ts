@@ -45,10 +45,7 @@ async function mapFrame(frame: string): Promise<string> {
   try {
     const map = (await server.transformRequest(id))?.map;
     if (!map || !('version' in map) || !map.mappings) return frame;
-    const entry = new SourceMap({ file: '', sourceRoot: '', ...map } as SourceMapPayload).findEntry(
-      Number(line) - 1,
-      Number(column) - 1,
-    );
+    const entry = new SourceMap({ file: '', sourceRoot: '', ...map } as SourceMapPayload).findEntry(Number(line) - 1, Number(column) - 1);
     if (!('originalSource' in entry)) return frame;
     const pathname = id.split('?')[0]!.replace(/^\/@fs\//, '/');
     const dir = pathname.startsWith(ROOT) ? dirname(pathname) : join(ROOT, dirname(pathname));
@@ -114,7 +111,7 @@ beforeAll(async () => {
     console.error(text);
   });
   page.on('pageerror', (err) => {
-    const text = `[chromium pageerror] ${err instanceof Error ? err.stack ?? err.message : String(err)}`;
+    const text = `[chromium pageerror] ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`;
     pageErrors.push(text);
     console.error(text);
   });

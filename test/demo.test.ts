@@ -61,7 +61,11 @@ async function generate(p: Page, backend: BackendChoice, runsBefore: number) {
   await p.click(`input[name="backend"][value="${backend}"]`);
   await p.click('#generate');
   await withTimeout(
-    p.waitForFunction((n: number) => window.__demo.results.length > n || window.__demo.error !== null, { timeout: 0, polling: 100 }, runsBefore),
+    p.waitForFunction(
+      (n: number) => window.__demo.results.length > n || window.__demo.error !== null,
+      { timeout: 0, polling: 100 },
+      runsBefore,
+    ),
     // The first WebGPU run builds its model (pipelines compile on SwiftShader) before it generates.
     90_000,
     `the ${backend} generation`,
@@ -82,9 +86,11 @@ function latency(stepMs: number[]): string {
 it("picks WebAssembly on 'auto' here, and writes PyTorch's greedy text and the same sampled text on both backends", async () => {
   const p = page!;
   // Inside the test, not in beforeAll: without an adapter this test fails (a failed hook would list it as skipped).
-  await p.waitForFunction(() => window.__demo && ['ready', 'error'].includes(window.__demo.state()), { timeout: 60_000 }).catch(() => {
-    throw new Error(`the demo page never became ready; page errors:\n${pageErrors.join('\n') || '(none)'}`);
-  });
+  await p
+    .waitForFunction(() => window.__demo && ['ready', 'error'].includes(window.__demo.state()), { timeout: 60_000 })
+    .catch(() => {
+      throw new Error(`the demo page never became ready; page errors:\n${pageErrors.join('\n') || '(none)'}`);
+    });
   const error = await p.evaluate(() => window.__demo.error);
   if (error) throw new Error(`the demo page reported: ${error}\n${pageErrors.join('\n')}`);
 
@@ -114,7 +120,9 @@ it("picks WebAssembly on 'auto' here, and writes PyTorch's greedy text and the s
   let verdict = await p.$eval('#verdict', (e) => e.textContent ?? '');
   expect(verdict).toContain("identical to PyTorch's greedy output");
   expect(verdict).toContain('WebGPU and WebAssembly agree');
-  expect(await p.$eval('#backend-info', (e) => e.textContent)).toBe(`forced onto WebGPU (${gpu.result.detail}); auto chooses WebAssembly: ${auto.reason}`);
+  expect(await p.$eval('#backend-info', (e) => e.textContent)).toBe(
+    `forced onto WebGPU (${gpu.result.detail}); auto chooses WebAssembly: ${auto.reason}`,
+  );
 
   // Sampling: the same seed draws the same text on both backends (the same sampleLogits, from each one's logits).
   await p.$eval('#temperature', (e) => {

@@ -14,12 +14,16 @@ const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
 it('the API reference (npm run docs) builds without warnings', () => {
   const start = performance.now();
-  const run = spawnSync(process.execPath, [resolve(ROOT, 'node_modules/typedoc/bin/typedoc'), '--emit', 'none', '--treatWarningsAsErrors', 'false'], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' },
-    timeout: 110_000,
-  });
+  const run = spawnSync(
+    process.execPath,
+    [resolve(ROOT, 'node_modules/typedoc/bin/typedoc'), '--emit', 'none', '--treatWarningsAsErrors', 'false'],
+    {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' },
+      timeout: 110_000,
+    },
+  );
   const output = `${run.stdout ?? ''}${run.stderr ?? ''}`;
   const problems = output
     .split('\n')

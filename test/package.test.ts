@@ -81,11 +81,12 @@ function secs(ms: number) {
 let building: Promise<void> | undefined;
 /** `npm run build`, once for the whole file. */
 function built() {
-  return (building ??= (async () => {
+  building ??= (async () => {
     const r = await run('npm', ['run', 'build', '--silent'], { cwd: ROOT, timeoutMs: 90_000 });
     if (r.code !== 0) throw new Error(`npm run build exited with ${r.code}:\n${r.stdout}\n${r.stderr}`);
     log(`npm run build: ${secs(r.ms)}`);
-  })());
+  })();
+  return building;
 }
 
 interface Installed {
@@ -104,7 +105,8 @@ function dependencyFolders(deps: Record<string, string>, seen = new Map<string, 
   for (const [name, range] of Object.entries(deps)) {
     if (seen.has(name)) continue;
     const dir = join(ROOT, 'node_modules', name);
-    if (!existsSync(join(dir, 'package.json'))) throw new Error(`the package depends on ${name}@${range}, which this checkout has not installed`);
+    if (!existsSync(join(dir, 'package.json')))
+      throw new Error(`the package depends on ${name}@${range}, which this checkout has not installed`);
     const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string; dependencies?: Record<string, string> };
     seen.set(name, dir);
     log(`  dependency ${name}@${range}: this checkout's ${pkg.version}`);
@@ -116,7 +118,7 @@ function dependencyFolders(deps: Record<string, string>, seen = new Map<string, 
 let installing: Promise<Installed> | undefined;
 /** Build, `npm pack`, and `npm install --offline` the tarball into a scratch app; once for the whole file. */
 function installed() {
-  return (installing ??= (async () => {
+  installing ??= (async () => {
     await built();
     const scratch = await mkdtemp(join(tmpdir(), 'webgpu-gru-consumer-'));
     log(`scratch folder: ${scratch}`);
@@ -130,14 +132,19 @@ function installed() {
     const app = join(scratch, 'app');
     await mkdir(app);
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'scratch-consumer', private: true, type: 'module' }, null, 2));
-    const packedJson = JSON.parse(execFileSync('tar', ['-xOzf', tarball, 'package/package.json'], { encoding: 'utf8' })) as Installed['packedJson'];
+    const packedJson = JSON.parse(
+      execFileSync('tar', ['-xOzf', tarball, 'package/package.json'], { encoding: 'utf8' }),
+    ) as Installed['packedJson'];
     const deps = [...dependencyFolders(packedJson.dependencies ?? {}).values()];
     const args = ['install', '--offline', '--no-audit', '--no-fund', '--install-links=false', '--prefix', app, tarball, ...deps];
     const install = await run('npm', args, { cwd: app });
     if (install.code !== 0) throw new Error(`npm ${args.join(' ')} exited with ${install.code}:\n${install.stdout}\n${install.stderr}`);
-    log(`npm ${args.map((a) => (a.startsWith(scratch) ? relative(scratch, a) : a)).join(' ')}: ${install.stdout.trim()}: ${secs(install.ms)}`);
+    log(
+      `npm ${args.map((a) => (a.startsWith(scratch) ? relative(scratch, a) : a)).join(' ')}: ${install.stdout.trim()}: ${secs(install.ms)}`,
+    );
     return { scratch, tarball, app, packedFiles, packedJson };
-  })());
+  })();
+  return installing;
 }
 
 afterAll(async () => {
@@ -186,7 +193,8 @@ describe('a consumer of the npm tarball', () => {
     for (const f of ['dist/index.js', 'dist/index.d.ts', 'dist/node.js', 'dist/node.d.ts']) expect(packedFiles).toContain(f);
     const installedJson = JSON.parse(readFileSync(join(app, 'node_modules/webgpu-gru/package.json'), 'utf8'));
     expect(installedJson.dependencies).toEqual(packedJson.dependencies);
-    for (const name of Object.keys(packedJson.dependencies ?? {})) expect(existsSync(join(app, 'node_modules', name, 'package.json'))).toBe(true);
+    for (const name of Object.keys(packedJson.dependencies ?? {}))
+      expect(existsSync(join(app, 'node_modules', name, 'package.json'))).toBe(true);
     // The optional peer stays out: the browser API must not need it.
     expect(existsSync(join(app, 'node_modules/webgpu'))).toBe(false);
   }, 180_000);
@@ -198,7 +206,9 @@ describe('a consumer of the npm tarball', () => {
     const r = await run('node', ['node-app.mjs'], { cwd: app });
     if (r.code !== 0) throw new Error(`node node-app.mjs exited with ${r.code}:\n${r.stdout}\n${r.stderr}`);
     const result = JSON.parse(r.stdout.trim().split('\n').pop()!);
-    log(`Node app (${secs(r.ms)}): ${result.forwards.join(', ')}; max |diff| ${result.maxDiff.toExponential(2)}; without webgpu: ${result.withoutPeer}`);
+    log(
+      `Node app (${secs(r.ms)}): ${result.forwards.join(', ')}; max |diff| ${result.maxDiff.toExponential(2)}; without webgpu: ${result.withoutPeer}`,
+    );
     expect(result.outputLength).toBe(reference.output.length);
     expect(result.forwards).toEqual(['WasmGRU threads 1', 'WasmGRU threads 2', 'createGRU -> wasm']);
     expect(result.maxDiff).toBeLessThan(TOLERANCE);
@@ -279,7 +289,9 @@ describe('a consumer of the npm tarball', () => {
       };
       log(
         `Chromium (${secs(performance.now() - t0)}), adapter ${result.adapter}: max |diff| from the reference ` +
-          Object.entries(diffs).map(([k, v]) => `${k} ${v.toExponential(2)}`).join(', ') +
+          Object.entries(diffs)
+            .map(([k, v]) => `${k} ${v.toExponential(2)}`)
+            .join(', ') +
           `; createGRU chose ${result.auto.backend}: ${result.auto.reason}`,
       );
       log(`requests: ${pageRequests.map((u) => u.replace(origin, '')).join(', ')}`);
@@ -294,18 +306,22 @@ describe('a consumer of the npm tarball', () => {
     }
   }, 180_000);
 
-  it.each(['bundler', 'node16', 'node10'] as const)('type-checks a TypeScript consumer with moduleResolution %s', async (resolution) => {
-    const { app } = await installed();
-    writeFileSync(join(app, 'case.json'), JSON.stringify(c));
-    writeFileSync(join(app, 'main.ts'), MAIN_TS);
-    writeFileSync(join(app, 'consumer.ts'), CONSUMER_TS);
-    const config = `tsconfig.${resolution}.json`;
-    writeFileSync(join(app, config), JSON.stringify(tsconfig(resolution), null, 2));
-    const r = await run('node', [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', config], { cwd: app });
-    log(`tsc -p ${config} (${secs(r.ms)}): exit ${r.code}${r.stdout.trim() ? `\n${r.stdout}` : ''}`);
-    expect(r.stdout + r.stderr).toBe('');
-    expect(r.code).toBe(0);
-  }, 180_000);
+  it.each(['bundler', 'node16', 'node10'] as const)(
+    'type-checks a TypeScript consumer with moduleResolution %s',
+    async (resolution) => {
+      const { app } = await installed();
+      writeFileSync(join(app, 'case.json'), JSON.stringify(c));
+      writeFileSync(join(app, 'main.ts'), MAIN_TS);
+      writeFileSync(join(app, 'consumer.ts'), CONSUMER_TS);
+      const config = `tsconfig.${resolution}.json`;
+      writeFileSync(join(app, config), JSON.stringify(tsconfig(resolution), null, 2));
+      const r = await run('node', [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', config], { cwd: app });
+      log(`tsc -p ${config} (${secs(r.ms)}): exit ${r.code}${r.stdout.trim() ? `\n${r.stdout}` : ''}`);
+      expect(r.stdout + r.stderr).toBe('');
+      expect(r.code).toBe(0);
+    },
+    180_000,
+  );
 
   it('passes publint with nothing to report', async () => {
     const { tarball } = await installed();
@@ -325,7 +341,9 @@ describe('a consumer of the npm tarball', () => {
     const { tarball, scratch } = await installed();
     const r = await run(join(ROOT, 'node_modules/.bin/attw'), [tarball, '--format', 'json', '--profile', 'esm-only'], { cwd: scratch });
     const report = JSON.parse(r.stdout) as { problems?: Record<string, { kind: string; entrypoint: string; resolutionKind?: string }[]> };
-    const problems = Object.values(report.problems ?? {}).flat().map((p) => `${p.kind} ${p.entrypoint} (${p.resolutionKind ?? 'any'})`);
+    const problems = Object.values(report.problems ?? {})
+      .flat()
+      .map((p) => `${p.kind} ${p.entrypoint} (${p.resolutionKind ?? 'any'})`);
     log(`attw (${secs(r.ms)}): ${problems.length ? problems.join('; ') : 'no problems'}`);
     expect(problems).toEqual([]);
     expect(r.code).toBe(0);

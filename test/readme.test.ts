@@ -109,7 +109,11 @@ const skipped = all.filter((b) => !CHECKED.has(b.lang));
 
 /** `export {}` makes every block a module (top-level await, names of its own); then the prelude. */
 function moduleText(block: Block, free: readonly string[]): { text: string; header: number } {
-  const header = ['export {};', "import type * as API from 'webgpu-gru';", ...free.map((name) => `declare const ${name}: ${FREE_NAMES[name]};`)];
+  const header = [
+    'export {};',
+    "import type * as API from 'webgpu-gru';",
+    ...free.map((name) => `declare const ${name}: ${FREE_NAMES[name]};`),
+  ];
   return { text: `${header.join('\n')}\n${block.code}\n`, header: header.length };
 }
 
@@ -135,7 +139,9 @@ function libShadowed(program: ts.Program, source: ts.SourceFile): string[] {
         (ts.isPropertyAccessExpression(parent) && parent.name === node) ||
         (ts.isQualifiedName(parent) && parent.right === node) ||
         ((ts.isPropertyAssignment(parent) || ts.isPropertySignature(parent) || ts.isMethodDeclaration(parent)) && parent.name === node);
-      const symbol = ts.isShorthandPropertyAssignment(parent) ? checker.getShorthandAssignmentValueSymbol(parent) : checker.getSymbolAtLocation(node);
+      const symbol = ts.isShorthandPropertyAssignment(parent)
+        ? checker.getShorthandAssignmentValueSymbol(parent)
+        : checker.getSymbolAtLocation(node);
       const declarations = symbol?.declarations ?? [];
       const inLib = declarations.length > 0 && declarations.every((d) => /[\\/]node_modules[\\/]/.test(d.getSourceFile().fileName));
       if (!isMemberName && inLib) found.add(node.text);
@@ -192,12 +198,16 @@ beforeAll(() => {
     ],
   };
   writeFileSync(join(scratch, 'tsconfig.json'), `${JSON.stringify(tsconfig, null, 2)}\n`);
-  const parsed = ts.getParsedCommandLineOfConfigFile(join(scratch, 'tsconfig.json'), {}, {
-    ...ts.sys,
-    onUnRecoverableConfigFileDiagnostic: (d) => {
-      throw new Error(text(d));
+  const parsed = ts.getParsedCommandLineOfConfigFile(
+    join(scratch, 'tsconfig.json'),
+    {},
+    {
+      ...ts.sys,
+      onUnRecoverableConfigFileDiagnostic: (d) => {
+        throw new Error(text(d));
+      },
     },
-  });
+  );
   if (!parsed) throw new Error('tsconfig.json: not parsed');
   if (parsed.errors.length) throw new Error(parsed.errors.map(text).join('\n'));
   options = parsed.options;
@@ -242,7 +252,10 @@ beforeAll(() => {
     const header = headers.get(b.file) ?? 0;
     const messages = (source ? ts.getPreEmitDiagnostics(second, source) : []).map((d) => {
       const { line, character } = lineOf(d);
-      const where = line < header ? `${b.readme}:${b.fence} (the prelude, line ${line + 1})` : `${b.readme}:${b.fence + 1 + line - header}:${character + 1}`;
+      const where =
+        line < header
+          ? `${b.readme}:${b.fence} (the prelude, line ${line + 1})`
+          : `${b.readme}:${b.fence + 1 + line - header}:${character + 1}`;
       const code = line < header ? '' : `\n    ${b.code.split('\n')[line - header].trim()}`;
       const hint = NOT_FOUND.has(d.code) ? ' (declare it in the block, or give it a type in FREE_NAMES, test/readme.test.ts)' : '';
       return `${where} ${text(d)}${hint}${code}`;

@@ -60,9 +60,11 @@ async function openPage(origin: string): Promise<{ page: Page; userAgent: string
   });
   page.on('pageerror', (err) => pageErrors.push(`[chromium pageerror] ${err instanceof Error ? err.message : String(err)}`));
   await page.goto(`${origin}${PAGE_PATH}`, { waitUntil: 'load' });
-  await page.waitForFunction(() => window.__worklet !== undefined, { timeout: 60_000 }).catch(() => {
-    throw new Error(`the worklet test page never set window.__worklet; page errors:\n${pageErrors.join('\n') || '(none)'}`);
-  });
+  await page
+    .waitForFunction(() => window.__worklet !== undefined, { timeout: 60_000 })
+    .catch(() => {
+      throw new Error(`the worklet test page never set window.__worklet; page errors:\n${pageErrors.join('\n') || '(none)'}`);
+    });
   const userAgent = await page.evaluate(() => window.__worklet.ready);
   return { page, userAgent };
 }
@@ -87,7 +89,9 @@ it('renders the GRU processor offline exactly as the float64 reference, with the
     signal: Array.from(signal),
     sampleRate: SAMPLE_RATE,
   };
-  const lines = [`worklet: ${userAgent}, ${BLOCKS} blocks of ${BLOCK} samples at ${SAMPLE_RATE} Hz (budget ${((BLOCK / SAMPLE_RATE) * 1e6).toFixed(0)} µs a block)`];
+  const lines = [
+    `worklet: ${userAgent}, ${BLOCKS} blocks of ${BLOCK} samples at ${SAMPLE_RATE} Hz (budget ${((BLOCK / SAMPLE_RATE) * 1e6).toFixed(0)} µs a block)`,
+  ];
   for (const compileIn of ['page', 'worklet'] as const) {
     const r = await withTimeout(
       page.evaluate((req: RenderRequest) => window.__worklet.render(req), { ...request, compileIn }),

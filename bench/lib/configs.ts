@@ -141,7 +141,11 @@ export function transpose(a: Float32Array, rows: number, cols: number): Float32A
 const zeros = (n: number) => new Float32Array(n);
 
 /** ONNX GRU initializers for one layer: W [D, 3H, K], R [D, 3H, H], B [D, 6H] (Wb then Rb), gates z, r, h. */
-export function onnxLayerWeights(c: BenchConfig, weights: readonly GRUWeights[], layer: number): { W: Float32Array; R: Float32Array; B: Float32Array } {
+export function onnxLayerWeights(
+  c: BenchConfig,
+  weights: readonly GRUWeights[],
+  layer: number,
+): { W: Float32Array; R: Float32Array; B: Float32Array } {
   const H = c.hiddenSize;
   const K = layerInput(c, layer);
   const D = numDirections(c);
@@ -176,7 +180,11 @@ export function onnxModel(c: BenchConfig, weights: readonly GRUWeights[]): Uint8
  * recurrent_kernel [H, 3H], bias [3H], gates z, r, h. Keras has one bias there; with reset_after =
  * false every bias of ours folds into it (b_hn sits outside U_n·(r ⊙ h)), so the math is the same.
  */
-export function kerasCellWeights(c: BenchConfig, w: GRUWeights, layer: number): { kernel: Float32Array; recurrent: Float32Array; bias: Float32Array } {
+export function kerasCellWeights(
+  c: BenchConfig,
+  w: GRUWeights,
+  layer: number,
+): { kernel: Float32Array; recurrent: Float32Array; bias: Float32Array } {
   const H = c.hiddenSize;
   const K = layerInput(c, layer);
   const bias = new Float32Array(3 * H);

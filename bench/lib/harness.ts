@@ -17,7 +17,17 @@
  * backend it picked and why: on a CPU adapter that is the wasm one.
  */
 import { createGRU, GRU, GRUError, gruReference, WasmGRU, type GRUOptions, type GRUWeights } from '../../src/index.js';
-import { CONFIGS, configById, flops, gruOptions, makeData, maxAbsDiff, numDirections, type BenchConfig, type BenchData } from './configs.js';
+import {
+  CONFIGS,
+  configById,
+  flops,
+  gruOptions,
+  makeData,
+  maxAbsDiff,
+  numDirections,
+  type BenchConfig,
+  type BenchData,
+} from './configs.js';
 import { withThreads } from './names.mjs';
 
 export type CellStatus = 'ok' | 'check-failed' | 'error' | 'unsupported' | 'skipped' | 'timeout';
@@ -117,7 +127,8 @@ export class ConfigContext {
   }
 
   setExpected(resetAfter: boolean, output: Float32Array): void {
-    if (!this.expectedOutputs.has(resetAfter)) this.expectedOutputs.set(resetAfter, Promise.resolve({ output, source: oursName(resetAfter) }));
+    if (!this.expectedOutputs.has(resetAfter))
+      this.expectedOutputs.set(resetAfter, Promise.resolve({ output, source: oursName(resetAfter) }));
   }
 
   /**
@@ -160,7 +171,9 @@ export interface Counts {
  * Counts compute dispatches and queue submits of everything in this realm (ours and the peers) by
  * wrapping the WebGPU prototypes. Idempotent. Returns null where the host has no such classes.
  */
-export function installCounters(scope: Record<string, unknown> = globalThis as unknown as Record<string, unknown>): { reset(): void; read(): Counts } | null {
+export function installCounters(
+  scope: Record<string, unknown> = globalThis as unknown as Record<string, unknown>,
+): { reset(): void; read(): Counts } | null {
   const pass = scope.GPUComputePassEncoder as { prototype: Record<string, unknown> } | undefined;
   const queue = scope.GPUQueue as { prototype: Record<string, unknown> } | undefined;
   if (!pass?.prototype || !queue?.prototype) return null;
@@ -271,7 +284,7 @@ async function oursGPU(ctx: ConfigContext, options: GRUOptions): Promise<RunnerI
   device.queue.writeBuffer(input, 0, ctx.input as Float32Array<ArrayBuffer>);
   const dispose = () => {
     gru.destroy();
-    buffers.forEach((b) => b.destroy());
+    for (const b of buffers) b.destroy();
   };
   if (c.streaming) {
     const state = gru.createState(c.batch);
@@ -519,7 +532,8 @@ export function createHarness(device: GPUDevice, runners: readonly RunnerDef[]):
         if (!(result.maxDiff <= def.check.tolerance)) {
           const what = `max |diff| ${result.maxDiff.toExponential(2)} > ${def.check.tolerance} against ${result.checkedAgainst}${result.message ? ` (${result.message})` : ''}`;
           // The reference is the ground truth: there, the one that is wrong is ours.
-          const blame = def.family === 'reference' ? ` — OURS IS WRONG here (${result.checkedAgainst} disagrees with the CPU reference)` : '';
+          const blame =
+            def.family === 'reference' ? ` — OURS IS WRONG here (${result.checkedAgainst} disagrees with the CPU reference)` : '';
           return { ...result, status: 'check-failed', message: `${what}${blame}` };
         }
       }

@@ -15,7 +15,8 @@
  * @param {number} threads
  */
 export function withThreads(base, threads) {
-  if (!Number.isInteger(threads) || threads < 1) throw new Error(`withThreads(${JSON.stringify(base)}): expected a positive integer thread count, got ${threads}`);
+  if (!Number.isInteger(threads) || threads < 1)
+    throw new Error(`withThreads(${JSON.stringify(base)}): expected a positive integer thread count, got ${threads}`);
   return threads === 1 ? base : `${base}:threads=${threads}`;
 }
 

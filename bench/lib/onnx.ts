@@ -161,7 +161,8 @@ function writeAttribute(w: ProtoWriter, name: string, value: AttributeValue): vo
 function writeTensor(w: ProtoWriter, t: OnnxTensor): void {
   const T = ONNX.Tensor;
   const count = t.dims.reduce((a, b) => a * b, 1);
-  if (count !== t.data.length) throw new Error(`initializer ${t.name}: dims ${t.dims.join('×')} hold ${count} values, data has ${t.data.length}`);
+  if (count !== t.data.length)
+    throw new Error(`initializer ${t.name}: dims ${t.dims.join('×')} hold ${count} values, data has ${t.data.length}`);
   w.packedVarints(T.dims, t.dims);
   w.varint(T.dataType, t.data instanceof Float32Array ? ONNX.DataType.FLOAT : ONNX.DataType.INT64);
   w.string(T.name, t.name);

@@ -92,7 +92,14 @@ export function peakModuleBytes(op, chains) {
   code.push(...F32X4_EXTRACT_LANE0, 0x0b);
   const body = [1, ...uleb(chains + 1), 0x7b, ...code]; // one group of locals: chains + 1 v128
   return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    0x01,
+    0x00,
+    0x00,
+    0x00,
     ...section(1, [1, 0x60, 1, 0x7f, 1, 0x7d]), // type 0: (i32) -> f32
     ...section(3, [1, 0]),
     ...section(7, [1, 3, ...new TextEncoder().encode('run'), 0x00, 0]),
@@ -227,12 +234,12 @@ function spawn() {
 async function measureWorkers(bytes, chains, n, threads) {
   const workers = Array.from({ length: threads }, spawn);
   try {
-    workers.forEach((w) => w.post({ bytes, n }));
+    for (const w of workers) w.post({ bytes, n });
     for (const [i, w] of workers.entries()) {
       const m = await w.next();
       if (!m.ready) throw new Error(`peak: worker ${i} could not start (${m.error ?? 'no answer'})`);
     }
-    workers.forEach((w) => w.post({ rounds: ROUNDS }));
+    for (const w of workers) w.post({ rounds: ROUNDS });
     let gflops = 0;
     for (const [i, w] of workers.entries()) {
       const m = await w.next();
@@ -241,7 +248,7 @@ async function measureWorkers(bytes, chains, n, threads) {
     }
     return gflops;
   } finally {
-    workers.forEach((w) => w.end());
+    for (const w of workers) w.end();
   }
 }
 

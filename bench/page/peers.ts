@@ -139,7 +139,8 @@ async function loadTf(backend: 'webgpu' | 'wasm', threads = 1): Promise<{ tf: Tf
     if (wasmThreadsAsked !== threads) {
       if (wasmThreadsAsked !== undefined) {
         const factory = tf.findBackendFactory('wasm');
-        if (!factory) throw new Error("tfjs: no factory registered for the 'wasm' backend, so it cannot be made again with another thread count");
+        if (!factory)
+          throw new Error("tfjs: no factory registered for the 'wasm' backend, so it cannot be made again with another thread count");
         tf.removeBackend('wasm');
         tf.registerBackend('wasm', factory);
       }
@@ -211,7 +212,7 @@ function tfjsRunner(backend: 'webgpu' | 'wasm', threads = 1): RunnerDef {
           tf.tensor1d(w.bias),
         ]);
         layer.setWeights(tensors);
-        tensors.forEach((t) => t.dispose());
+        for (const t of tensors) t.dispose();
       });
       let last: Float32Array | undefined;
       return {

@@ -13,7 +13,14 @@
  */
 import { compileWasmKernels, type GRUOptions, type GRUWeights, type WasmSimd } from '../../src/index.js';
 import processorUrl from './gru-processor.ts?worker&url';
-import { PROCESSOR_NAME, type FromProcessor, type GRUProcessorOptions, type ProcessorInfo, type ProcessorStats, type ToProcessor } from './protocol.js';
+import {
+  PROCESSOR_NAME,
+  type FromProcessor,
+  type GRUProcessorOptions,
+  type ProcessorInfo,
+  type ProcessorStats,
+  type ToProcessor,
+} from './protocol.js';
 
 export interface GRUNodeInit {
   /** inputSize = hiddenSize = 128; any number of layers, direction 'forward'. */
@@ -36,7 +43,9 @@ const loaded = new WeakMap<BaseAudioContext, Promise<void>>();
 
 function loadProcessor(context: BaseAudioContext): Promise<void> {
   if (!context.audioWorklet) {
-    throw new Error(`context.audioWorklet: expected an AudioWorklet (a secure context: https or localhost), got ${String(context.audioWorklet)}`);
+    throw new Error(
+      `context.audioWorklet: expected an AudioWorklet (a secure context: https or localhost), got ${String(context.audioWorklet)}`,
+    );
   }
   let done = loaded.get(context);
   if (!done) {
@@ -75,7 +84,8 @@ function receive<T extends FromProcessor['type']>(node: AudioWorkletNode, type: 
 
 export async function createGRUNode(context: BaseAudioContext, init: GRUNodeInit): Promise<GRUNode> {
   const compileIn = init.compileIn ?? 'page';
-  if (compileIn !== 'page' && compileIn !== 'worklet') throw new Error(`init.compileIn: expected 'page' or 'worklet', got ${String(compileIn)}`);
+  if (compileIn !== 'page' && compileIn !== 'worklet')
+    throw new Error(`init.compileIn: expected 'page' or 'worklet', got ${String(compileIn)}`);
   const simd = init.simd ?? 'auto';
   const [module] = await Promise.all([compileIn === 'page' ? compileWasmKernels(simd) : undefined, loadProcessor(context)]);
   const processorOptions: GRUProcessorOptions = { options: init.options, weights: init.weights, simd, ...(module ? { module } : {}) };

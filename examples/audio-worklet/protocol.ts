@@ -42,9 +42,6 @@ export interface ProcessorStats {
   stepMs: number;
 }
 
-export type FromProcessor =
-  | ({ type: 'ready' } & ProcessorInfo)
-  | { type: 'error'; message: string }
-  | ({ type: 'stats' } & ProcessorStats);
+export type FromProcessor = ({ type: 'ready' } & ProcessorInfo) | { type: 'error'; message: string } | ({ type: 'stats' } & ProcessorStats);
 
 export type ToProcessor = { type: 'stats' };

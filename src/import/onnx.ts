@@ -77,9 +77,28 @@ export interface ONNXTensor {
 }
 
 const DATA_TYPES: Record<number, string> = {
-  1: 'FLOAT', 2: 'UINT8', 3: 'INT8', 4: 'UINT16', 5: 'INT16', 6: 'INT32', 7: 'INT64', 8: 'STRING', 9: 'BOOL',
-  10: 'FLOAT16', 11: 'DOUBLE', 12: 'UINT32', 13: 'UINT64', 14: 'COMPLEX64', 15: 'COMPLEX128', 16: 'BFLOAT16',
-  17: 'FLOAT8E4M3FN', 18: 'FLOAT8E4M3FNUZ', 19: 'FLOAT8E5M2', 20: 'FLOAT8E5M2FNUZ', 21: 'UINT4', 22: 'INT4',
+  1: 'FLOAT',
+  2: 'UINT8',
+  3: 'INT8',
+  4: 'UINT16',
+  5: 'INT16',
+  6: 'INT32',
+  7: 'INT64',
+  8: 'STRING',
+  9: 'BOOL',
+  10: 'FLOAT16',
+  11: 'DOUBLE',
+  12: 'UINT32',
+  13: 'UINT64',
+  14: 'COMPLEX64',
+  15: 'COMPLEX128',
+  16: 'BFLOAT16',
+  17: 'FLOAT8E4M3FN',
+  18: 'FLOAT8E4M3FNUZ',
+  19: 'FLOAT8E5M2',
+  20: 'FLOAT8E5M2FNUZ',
+  21: 'UINT4',
+  22: 'INT4',
   23: 'FLOAT4E2M1',
 };
 const FLOAT = 1;
@@ -123,7 +142,9 @@ function decodeTensor(t: ProtoMessage, what: string): Value {
   if (!dims.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new GRUError(`${what}: invalid dims ${formatShape(dims)}`);
   const type = t.varint(2, 'data_type') ?? 0;
   if (t.varint(14, 'data_location') === 1) {
-    throw new GRUError(`${what}: its data is stored in an external file, which fromONNX cannot read; save the model with all tensors inside it`);
+    throw new GRUError(
+      `${what}: its data is stored in an external file, which fromONNX cannot read; save the model with all tensors inside it`,
+    );
   }
   if (t.has(3)) throw new GRUError(`${what}: segmented tensors are not supported`);
   const storage = STORAGE[type];
@@ -260,7 +281,9 @@ class Attributes {
     if (!a) return undefined;
     const actual = this.type(a);
     if (actual !== type) {
-      throw new GRUError(`${this.where}: attribute ${name}: expected type ${ATTRIBUTE_TYPES[type]}, got ${ATTRIBUTE_TYPES[actual] ?? `type ${actual}`}`);
+      throw new GRUError(
+        `${this.where}: attribute ${name}: expected type ${ATTRIBUTE_TYPES[type]}, got ${ATTRIBUTE_TYPES[actual] ?? `type ${actual}`}`,
+      );
     }
     return a;
   }
@@ -488,14 +511,19 @@ function normaliseAxis(axis: number, rank: number): number {
 function cast(v: Value, to: number): Value {
   const data = new Float64Array(v.data.length);
   const convert: (x: number) => number =
-    to === FLOAT ? Math.fround
-    : to === DOUBLE ? (x) => x
-    : to === FLOAT16 ? roundToHalf
-    : to === BFLOAT16 ? roundToBfloat16
-    : INT_TYPES.has(to) ? Math.trunc
-    : (() => {
-        throw new GRUError(`Cast to ${typeName(to)} is not supported`);
-      })();
+    to === FLOAT
+      ? Math.fround
+      : to === DOUBLE
+        ? (x) => x
+        : to === FLOAT16
+          ? roundToHalf
+          : to === BFLOAT16
+            ? roundToBfloat16
+            : INT_TYPES.has(to)
+              ? Math.trunc
+              : (() => {
+                  throw new GRUError(`Cast to ${typeName(to)} is not supported`);
+                })();
   for (let i = 0; i < data.length; i++) data[i] = convert(v.data[i]!);
   return { dims: v.dims, type: to, data };
 }
@@ -540,7 +568,16 @@ function transpose(v: Value, perm: number[] | undefined): Value {
   }
   const s = strides(v.dims);
   const dims = p.map((k) => v.dims[k]!);
-  return { dims, type: v.type, data: gather(v.data, dims, p.map((k) => s[k]!), 0) };
+  return {
+    dims,
+    type: v.type,
+    data: gather(
+      v.data,
+      dims,
+      p.map((k) => s[k]!),
+      0,
+    ),
+  };
 }
 
 function slice(v: Value, starts: number[], ends: number[], axes: number[] | undefined, steps: number[] | undefined): Value {
@@ -575,7 +612,16 @@ function slice(v: Value, starts: number[], ends: number[], axes: number[] | unde
   });
   const s = strides(v.dims);
   const base = begin.reduce((acc, b, k) => acc + b * s[k]!, 0);
-  return { dims, type: v.type, data: gather(v.data, dims, s.map((x, k) => x * step[k]!), base) };
+  return {
+    dims,
+    type: v.type,
+    data: gather(
+      v.data,
+      dims,
+      s.map((x, k) => x * step[k]!),
+      base,
+    ),
+  };
 }
 
 function unsqueeze(v: Value, axes: number[]): Value {
@@ -598,7 +644,7 @@ function squeeze(v: Value, axes: number[] | undefined): Value {
 }
 
 function reshape(v: Value, shape: number[], allowZero: boolean): Value {
-  const dims = shape.map((d, i) => (d === 0 && !allowZero ? v.dims[i] ?? NaN : d));
+  const dims = shape.map((d, i) => (d === 0 && !allowZero ? (v.dims[i] ?? NaN) : d));
   const unknown = dims.filter((d) => d === -1).length;
   if (unknown > 1 || dims.some((d) => !Number.isInteger(d) || d < -1)) throw new GRUError(`invalid shape ${formatShape(shape)}`);
   if (unknown === 1) {
@@ -651,7 +697,9 @@ export function fromONNX(bytes: Uint8Array, options: FromONNXOptions = {}): Impo
     const model = new ProtoMessage(b, 0, b.length, 'ModelProto');
     const graph = model.message(7, 'graph');
     if (!graph) throw new GRUError('ModelProto: no graph (is this an .onnx model file? it may be truncated)');
-    const opsets = model.messages(8, 'opset_import').map((m) => ({ domain: m.string(1, 'domain') ?? '', version: m.varint(2, 'version') ?? 0 }));
+    const opsets = model
+      .messages(8, 'opset_import')
+      .map((m) => ({ domain: m.string(1, 'domain') ?? '', version: m.varint(2, 'version') ?? 0 }));
     const main = opsets.find((o) => o.domain === '' || o.domain === 'ai.onnx');
     if (!main) {
       throw new GRUError('ModelProto: no opset_import for the default ONNX domain (the file may be truncated)');
@@ -666,7 +714,8 @@ export function fromONNX(bytes: Uint8Array, options: FromONNXOptions = {}): Impo
     // declared types (graph inputs, outputs, value_info), decoded only for the GRU inputs X
     const declared = new Map<string, ProtoMessage>();
     for (const field of [13, 12, 11] as const) {
-      for (const v of graph.messages(field, field === 11 ? 'input' : field === 12 ? 'output' : 'value_info')) declared.set(v.string(1, 'name') ?? '', v);
+      for (const v of graph.messages(field, field === 11 ? 'input' : field === 12 ? 'output' : 'value_info'))
+        declared.set(v.string(1, 'name') ?? '', v);
     }
     const producers = new Map<string, Node>();
     for (const n of nodes) for (const o of n.outputs) if (o !== '') producers.set(o, n);
@@ -729,9 +778,11 @@ function importNode(node: Node, constants: Constants, declared: Map<string, Prot
   const layout = attrs.int('layout') ?? 0;
   if (layout !== 0 && layout !== 1) throw new GRUError(`${where}: attribute layout: expected 0 or 1, got ${layout}`);
   const hiddenAttr = attrs.int('hidden_size');
-  if (hiddenAttr !== undefined && !(hiddenAttr >= 1)) throw new GRUError(`${where}: attribute hidden_size: expected a positive integer, got ${hiddenAttr}`);
+  if (hiddenAttr !== undefined && !(hiddenAttr >= 1))
+    throw new GRUError(`${where}: attribute hidden_size: expected a positive integer, got ${hiddenAttr}`);
   const clip = attrs.float('clip');
-  if (clip !== undefined && !(clip > 0 && Number.isFinite(clip))) throw new GRUError(`${where}: attribute clip: expected a finite number > 0, got ${clip}`);
+  if (clip !== undefined && !(clip > 0 && Number.isFinite(clip)))
+    throw new GRUError(`${where}: attribute clip: expected a finite number > 0, got ${clip}`);
   const lbr = attrs.int('linear_before_reset') ?? 0;
 
   const inputName = (i: number) => node.inputs[i] ?? '';
@@ -747,12 +798,15 @@ function importNode(node: Node, constants: Constants, declared: Map<string, Prot
     const r = constants.get(name);
     if ('value' in r) return r.value;
     if (required) {
-      throw new GRUError(`${tensorLabel(i)} is not constant: it is ${r.reason}; pass its value in options.tensors[${JSON.stringify(name)}]`);
+      throw new GRUError(
+        `${tensorLabel(i)} is not constant: it is ${r.reason}; pass its value in options.tensors[${JSON.stringify(name)}]`,
+      );
     }
     return undefined;
   };
   const floats = (i: number, v: Value): Float32Array => {
-    if (!FLOAT_TYPES.has(v.type)) throw new GRUError(`${tensorLabel(i)}: expected a float tensor (FLOAT, FLOAT16, DOUBLE, BFLOAT16), got ${typeName(v.type)}`);
+    if (!FLOAT_TYPES.has(v.type))
+      throw new GRUError(`${tensorLabel(i)}: expected a float tensor (FLOAT, FLOAT16, DOUBLE, BFLOAT16), got ${typeName(v.type)}`);
     const data = Float32Array.from(v.data);
     checkFinite(tensorLabel(i), data);
     return data;
@@ -766,21 +820,28 @@ function importNode(node: Node, constants: Constants, declared: Map<string, Prot
   const W = constant(1, true)!;
   if (W.dims.length !== 3 || W.dims[0] !== D || W.dims[1]! % 3 !== 0 || W.dims[1] === 0 || W.dims[2] === 0) {
     const h = hiddenAttr !== undefined ? `${3 * hiddenAttr}` : '3·hidden_size';
-    throw new GRUError(`${tensorLabel(1)}: expected shape [${D}, ${h}, input_size] (num_directions, 3·hidden_size, input_size), got ${formatShape(W.dims)}`);
+    throw new GRUError(
+      `${tensorLabel(1)}: expected shape [${D}, ${h}, input_size] (num_directions, 3·hidden_size, input_size), got ${formatShape(W.dims)}`,
+    );
   }
   const H = hiddenAttr ?? W.dims[1]! / 3;
   // input_size: from X's declared shape when the graph states it, else from W
   const xDims = declaredDims(declared.get(inputName(0)));
   const xI = xDims?.length === 3 ? xDims[2] : null;
   const I = xI ?? W.dims[2]!;
-  const inputNote = xI !== null && xI !== undefined ? `, input_size = ${I} from X's declared shape ${formatShape(xDims!.map((d) => d ?? '?') as number[])}` : '';
+  const inputNote =
+    xI !== null && xI !== undefined
+      ? `, input_size = ${I} from X's declared shape ${formatShape(xDims!.map((d) => d ?? '?') as number[])}`
+      : '';
   expectShape(1, W, [D, 3 * H, I], `num_directions, 3·hidden_size, input_size with hidden_size = ${H}${inputNote}`);
   const R = constant(2, true)!;
   expectShape(2, R, [D, 3 * H, H], `num_directions, 3·hidden_size, hidden_size with hidden_size = ${H}`);
   const B = constant(3, false);
   if (inputName(3) !== '' && !B) {
     const r = constants.get(inputName(3));
-    throw new GRUError(`${tensorLabel(3)} is not constant: it is ${'reason' in r ? r.reason : ''}; pass its value in options.tensors[${JSON.stringify(inputName(3))}]`);
+    throw new GRUError(
+      `${tensorLabel(3)} is not constant: it is ${'reason' in r ? r.reason : ''}; pass its value in options.tensors[${JSON.stringify(inputName(3))}]`,
+    );
   }
   if (B) expectShape(3, B, [D, 6 * H], `num_directions, 6·hidden_size with hidden_size = ${H}`);
   const w = floats(1, W);
@@ -808,14 +869,17 @@ function importNode(node: Node, constants: Constants, declared: Map<string, Prot
     if (seq.dims.length !== 1) throw new GRUError(`${tensorLabel(4)}: expected shape [batch_size], got ${formatShape(seq.dims)}`);
     batch = seq.dims[0]!;
     const bad = seq.data.findIndex((v) => !Number.isInteger(v) || v < 0 || v > 2 ** 31 - 1);
-    if (bad >= 0) throw new GRUError(`${tensorLabel(4)}: element ${bad} is ${seq.data[bad]}; a sequence length must be a non-negative integer`);
+    if (bad >= 0)
+      throw new GRUError(`${tensorLabel(4)}: element ${bad} is ${seq.data[bad]}; a sequence length must be a non-negative integer`);
     seqLengths = Int32Array.from(seq.data);
   }
   let initialH: Float32Array | undefined;
   const h0 = constant(5, false);
   if (h0) {
     if (h0.dims.length !== 3) {
-      throw new GRUError(`${tensorLabel(5)}: expected shape ${layout ? `[batch_size, ${D}, ${H}]` : `[${D}, batch_size, ${H}]`}, got ${formatShape(h0.dims)}`);
+      throw new GRUError(
+        `${tensorLabel(5)}: expected shape ${layout ? `[batch_size, ${D}, ${H}]` : `[${D}, batch_size, ${H}]`}, got ${formatShape(h0.dims)}`,
+      );
     }
     const hb = layout ? h0.dims[0]! : h0.dims[1]!;
     const expected = layout ? [batch ?? hb, D, H] : [D, batch ?? hb, H];
@@ -824,7 +888,8 @@ function importNode(node: Node, constants: Constants, declared: Map<string, Prot
     if (layout) {
       // [B, D, H] → [D, B, H]
       initialH = new Float32Array(data.length);
-      for (let b = 0; b < hb; b++) for (let d = 0; d < D; d++) initialH.set(data.subarray((b * D + d) * H, (b * D + d + 1) * H), (d * hb + b) * H);
+      for (let b = 0; b < hb; b++)
+        for (let d = 0; d < D; d++) initialH.set(data.subarray((b * D + d) * H, (b * D + d + 1) * H), (d * hb + b) * H);
     } else {
       initialH = data;
     }

@@ -79,7 +79,8 @@ export class ProtoMessage {
         case 1:
         case 5: {
           const size = wire === 1 ? 8 : 4;
-          if (pos + size > end) throw new GRUError(`${path}: field ${number} at byte ${at}: truncated ${size * 8}-bit value (the data ends at byte ${end})`);
+          if (pos + size > end)
+            throw new GRUError(`${path}: field ${number} at byte ${at}: truncated ${size * 8}-bit value (the data ends at byte ${end})`);
           field.end = pos += size;
           break;
         }
@@ -95,10 +96,15 @@ export class ProtoMessage {
           break;
         }
         default:
-          throw new GRUError(`${path}: field ${number} at byte ${at} has wire type ${WIRE_NAMES[wire]}, which ONNX does not use (corrupted data)`);
+          throw new GRUError(
+            `${path}: field ${number} at byte ${at} has wire type ${WIRE_NAMES[wire]}, which ONNX does not use (corrupted data)`,
+          );
       }
       let list = this.fields.get(number);
-      if (!list) this.fields.set(number, (list = []));
+      if (!list) {
+        list = [];
+        this.fields.set(number, list);
+      }
       list.push(field);
     }
   }
@@ -157,7 +163,9 @@ export class ProtoMessage {
     const parts: Float32Array[] = [];
     for (const f of this.all(number, name, [5, 2])) {
       if ((f.end - f.start) % 4 !== 0) {
-        throw new GRUError(`${this.path}.${name}: packed floats at byte ${f.at} take ${f.end - f.start} bytes, not a multiple of 4 (corrupted data)`);
+        throw new GRUError(
+          `${this.path}.${name}: packed floats at byte ${f.at} take ${f.end - f.start} bytes, not a multiple of 4 (corrupted data)`,
+        );
       }
       parts.push(readFloat32(this.bytes, f.start, (f.end - f.start) / 4));
     }
@@ -169,7 +177,9 @@ export class ProtoMessage {
     const parts: Float64Array[] = [];
     for (const f of this.all(number, name, [1, 2])) {
       if ((f.end - f.start) % 8 !== 0) {
-        throw new GRUError(`${this.path}.${name}: packed doubles at byte ${f.at} take ${f.end - f.start} bytes, not a multiple of 8 (corrupted data)`);
+        throw new GRUError(
+          `${this.path}.${name}: packed doubles at byte ${f.at} take ${f.end - f.start} bytes, not a multiple of 8 (corrupted data)`,
+        );
       }
       const view = new DataView(this.bytes.buffer, this.bytes.byteOffset + f.start, f.end - f.start);
       const part = new Float64Array((f.end - f.start) / 8);

@@ -105,7 +105,8 @@ function checkOptions(options: unknown): { prefix: string | undefined; batchFirs
   }
   checkKeys('options', options, ['prefix', 'batchFirst']);
   const o = options as { prefix?: unknown; batchFirst?: unknown };
-  if (o.prefix !== undefined && typeof o.prefix !== 'string') throw new GRUError(`options.prefix: expected a string, got ${describe(o.prefix)}`);
+  if (o.prefix !== undefined && typeof o.prefix !== 'string')
+    throw new GRUError(`options.prefix: expected a string, got ${describe(o.prefix)}`);
   if (o.batchFirst !== undefined && typeof o.batchFirst !== 'boolean') {
     throw new GRUError(`options.batchFirst: expected a boolean, got ${describe(o.batchFirst)}`);
   }
@@ -144,7 +145,10 @@ function candidates(source: Source): Candidate[] {
 }
 
 function describeKeys(source: Source): string {
-  const shown = source.names.slice(0, 8).map((n) => JSON.stringify(n)).join(', ');
+  const shown = source.names
+    .slice(0, 8)
+    .map((n) => JSON.stringify(n))
+    .join(', ');
   return source.names.length === 0 ? 'the dict is empty' : `keys: ${shown}${source.names.length > 8 ? `, … (${source.names.length})` : ''}`;
 }
 
@@ -213,7 +217,9 @@ function importGRU(source: Source, rawOptions: FromPyTorchOptions): ImportedGRU 
       if (m[3] === 'hr') throw new GRUError(`${name}: a projection weight (proj_size) belongs to an LSTM, not a GRU`);
       const layer = Number(m[4]);
       if (layer >= L) {
-        throw new GRUError(`${name} is present but ${key('weight_ih', L, false)} is missing: layers must be numbered 0 to L−1 without gaps`);
+        throw new GRUError(
+          `${name} is present but ${key('weight_ih', L, false)} is missing: layers must be numbered 0 to L−1 without gaps`,
+        );
       }
       if (m[5] && D === 1) throw new GRUError(`${name} is present but ${key('weight_ih', 0, true)} is missing`);
     }
@@ -236,12 +242,14 @@ function importGRU(source: Source, rawOptions: FromPyTorchOptions): ImportedGRU 
       if (hasBias) {
         for (const kind of ['bias_ih', 'bias_hh']) {
           const name = key(kind, l, reverse);
-          if (!source.has(name)) throw new GRUError(`${name} is missing (${biasWitness} is present: either every layer has both biases or none)`);
+          if (!source.has(name))
+            throw new GRUError(`${name} is missing (${biasWitness} is present: either every layer has both biases or none)`);
         }
       } else {
         for (const kind of ['bias_ih', 'bias_hh']) {
           const name = key(kind, l, reverse);
-          if (source.has(name)) throw new GRUError(`${name} is present but ${key(kind, 0, false)} is missing: either every layer has biases or none`);
+          if (source.has(name))
+            throw new GRUError(`${name} is present but ${key(kind, 0, false)} is missing: either every layer has biases or none`);
         }
       }
       let K: number;
@@ -259,7 +267,9 @@ function importGRU(source: Source, rawOptions: FromPyTorchOptions): ImportedGRU 
         }
         if (d === 0) inputSize = K;
         else if (K !== inputSize) {
-          throw new GRUError(`${ihName}: expected shape [${3 * H}, ${inputSize}] (3H, I as in ${key('weight_ih', 0, false)}), got [${3 * H}, ${K}]`);
+          throw new GRUError(
+            `${ihName}: expected shape [${3 * H}, ${inputSize}] (3H, I as in ${key('weight_ih', 0, false)}), got [${3 * H}, ${K}]`,
+          );
         }
       } else {
         K = D * H;

@@ -106,7 +106,12 @@ export function openSafetensors(input: Uint8Array): SafetensorsFile {
     let metadata: Record<string, string> = {};
     for (const [name, value] of Object.entries(header)) {
       if (name === '__metadata__') {
-        if (typeof value !== 'object' || value === null || Array.isArray(value) || !Object.values(value).every((v) => typeof v === 'string')) {
+        if (
+          typeof value !== 'object' ||
+          value === null ||
+          Array.isArray(value) ||
+          !Object.values(value).every((v) => typeof v === 'string')
+        ) {
           throw new GRUError(`safetensors: expected __metadata__ to map strings to strings, got ${JSON.stringify(value).slice(0, 80)}`);
         }
         metadata = { ...(value as Record<string, string>) };
@@ -120,7 +125,9 @@ export function openSafetensors(input: Uint8Array): SafetensorsFile {
     for (const [name, e] of sorted) {
       if (e.begin !== expected) {
         const what = e.begin < expected ? 'overlaps the tensor before it' : 'leaves a gap after the tensor before it';
-        throw new GRUError(`safetensors: tensor ${JSON.stringify(name)} starts at data offset ${e.begin - dataStart}, which ${what} (expected ${expected - dataStart})`);
+        throw new GRUError(
+          `safetensors: tensor ${JSON.stringify(name)} starts at data offset ${e.begin - dataStart}, which ${what} (expected ${expected - dataStart})`,
+        );
       }
       expected = e.end;
     }
@@ -162,7 +169,12 @@ function parseEntry(name: string, value: unknown, dataStart: number, dataLength:
   }
   const shape = v.shape as number[];
   const offsets = v.data_offsets;
-  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) || offsets[0] > offsets[1]) {
+  if (
+    !Array.isArray(offsets) ||
+    offsets.length !== 2 ||
+    !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) ||
+    offsets[0] > offsets[1]
+  ) {
     throw new GRUError(`${where}: expected data_offsets [begin, end] with 0 ≤ begin ≤ end, got ${JSON.stringify(offsets)}`);
   }
   const [begin, end] = offsets as [number, number];

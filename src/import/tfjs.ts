@@ -95,7 +95,8 @@ const QUANT_WIDTH: Record<string, number> = { uint8: 1, uint16: 2, float16: 2 };
 
 function parseManifest(json: Json, data: Uint8Array): WeightSpec[] {
   const manifest = json.weightsManifest;
-  if (!Array.isArray(manifest)) throw new GRUError(`modelJson.weightsManifest: expected an array of { paths, weights }, got ${describe(manifest)}`);
+  if (!Array.isArray(manifest))
+    throw new GRUError(`modelJson.weightsManifest: expected an array of { paths, weights }, got ${describe(manifest)}`);
   const specs: WeightSpec[] = [];
   let offset = 0;
   manifest.forEach((group, g) => {
@@ -116,11 +117,16 @@ function parseManifest(json: Json, data: Uint8Array): WeightSpec[] {
       if (w.quantization !== undefined) {
         const q = w.quantization;
         if (!isObject(q) || typeof q.dtype !== 'string' || !(q.dtype in QUANT_WIDTH)) {
-          throw new GRUError(`${label}: expected quantization { dtype: 'uint8' | 'uint16' | 'float16', scale?, min? }, got ${JSON.stringify(q)}`);
+          throw new GRUError(
+            `${label}: expected quantization { dtype: 'uint8' | 'uint16' | 'float16', scale?, min? }, got ${JSON.stringify(q)}`,
+          );
         }
         const scale = q.scale ?? 1;
         const min = q.min ?? 0;
-        if (q.dtype !== 'float16' && (typeof scale !== 'number' || typeof min !== 'number' || !Number.isFinite(scale) || !Number.isFinite(min))) {
+        if (
+          q.dtype !== 'float16' &&
+          (typeof scale !== 'number' || typeof min !== 'number' || !Number.isFinite(scale) || !Number.isFinite(min))
+        ) {
           throw new GRUError(`${label}: quantization needs a finite scale and min, got ${JSON.stringify(q)}`);
         }
         quantization = { dtype: q.dtype as 'uint8', scale: scale as number, min: min as number };
@@ -158,7 +164,8 @@ function parseManifest(json: Json, data: Uint8Array): WeightSpec[] {
 }
 
 function readWeight(spec: WeightSpec, data: Uint8Array, layer: string): Float32Array {
-  if (spec.dtype !== 'float32') throw new GRUError(`layer ${JSON.stringify(layer)}: weight ${JSON.stringify(spec.name)}: expected dtype float32, got ${spec.dtype}`);
+  if (spec.dtype !== 'float32')
+    throw new GRUError(`layer ${JSON.stringify(layer)}: weight ${JSON.stringify(spec.name)}: expected dtype float32, got ${spec.dtype}`);
   const n = product(spec.shape);
   let out: Float32Array;
   const q = spec.quantization;
@@ -226,7 +233,9 @@ function findGRUs(model: Json, out: Found[], depth = 0): void {
       const backwardLayer = layer.config.backward_layer;
       const backward = isObject(backwardLayer) ? asGRUConfig(backwardLayer) : { ...forward, go_backwards: !forward.go_backwards };
       if (!backward) {
-        throw new GRUError(`layer ${JSON.stringify(layerName(layer))}: Bidirectional with a GRU forward layer needs a GRU backward layer, got ${String((backwardLayer as Json).class_name)}`);
+        throw new GRUError(
+          `layer ${JSON.stringify(layerName(layer))}: Bidirectional with a GRU forward layer needs a GRU backward layer, got ${String((backwardLayer as Json).class_name)}`,
+        );
       }
       out.push({ className: 'Bidirectional', name: layerName(layer), layers: [forward, backward], wrapper: layer.config });
     }
@@ -310,7 +319,8 @@ export function fromTFJSLayersModel(
     const specs = parseManifest(json, data);
     const found: Found[] = [];
     if (MODEL_CLASSES.has(model.class_name)) findGRUs(model, found);
-    else if (asGRUConfig(model)) found.push({ className: 'GRU', name: layerName(model), layers: [asGRUConfig(model)!], wrapper: asGRUConfig(model)! });
+    else if (asGRUConfig(model))
+      found.push({ className: 'GRU', name: layerName(model), layers: [asGRUConfig(model)!], wrapper: asGRUConfig(model)! });
     return found.map((f) => importLayer(f, specs, data, hardSigmoid, fromTfjs));
   });
 }
@@ -321,7 +331,8 @@ function weightsOf(specs: WeightSpec[], where: string): Record<'kernel' | 'recur
   for (const s of specs) {
     const role = s.segments[s.segments.length - 1]!;
     if (role !== 'kernel' && role !== 'recurrent_kernel' && role !== 'bias') continue;
-    if (out[role]) throw new GRUError(`${where}: two weights could be its ${role}: ${JSON.stringify(out[role]!.name)} and ${JSON.stringify(s.name)}`);
+    if (out[role])
+      throw new GRUError(`${where}: two weights could be its ${role}: ${JSON.stringify(out[role]!.name)} and ${JSON.stringify(s.name)}`);
     out[role] = s;
   }
   return out as Record<'kernel' | 'recurrent_kernel' | 'bias', WeightSpec | undefined>;
@@ -333,7 +344,9 @@ function importLayer(found: Found, specs: WeightSpec[], data: Uint8Array, hardSi
   if (found.className === 'Bidirectional') {
     const mode = wrapper.merge_mode ?? wrapper.mergeMode ?? 'concat';
     if (mode !== 'concat') {
-      throw new GRUError(`${where}: Bidirectional merge_mode ${JSON.stringify(mode)} is not supported; webgpu-gru concatenates the directions (merge_mode 'concat')`);
+      throw new GRUError(
+        `${where}: Bidirectional merge_mode ${JSON.stringify(mode)} is not supported; webgpu-gru concatenates the directions (merge_mode 'concat')`,
+      );
     }
     if (flag(found.layers[0]!, 'go_backwards', 'goBackwards', false) || !flag(found.layers[1]!, 'go_backwards', 'goBackwards', true)) {
       throw new GRUError(`${where}: a Bidirectional whose forward layer runs backwards (or backward layer forwards) is not supported`);
@@ -360,7 +373,9 @@ function importLayer(found: Found, specs: WeightSpec[], data: Uint8Array, hardSi
   const describeConfig = (c: Json) =>
     JSON.stringify([c.units, activationName(c.activation), activationName(c.recurrent_activation), c.use_bias, c.reset_after]);
   if (found.layers.length === 2 && describeConfig(found.layers[0]!) !== describeConfig(found.layers[1]!)) {
-    throw new GRUError(`${where}: the forward and backward layers differ in units, activations, use_bias or reset_after; webgpu-gru runs both with one configuration`);
+    throw new GRUError(
+      `${where}: the forward and backward layers differ in units, activations, use_bias or reset_after; webgpu-gru runs both with one configuration`,
+    );
   }
   const config = found.layers[0]!;
   const useBias = flag(config, 'use_bias', 'useBias', true);
@@ -377,22 +392,33 @@ function importLayer(found: Found, specs: WeightSpec[], data: Uint8Array, hardSi
     const w = weightsOf(group, sub);
     const names = mine.map((s) => JSON.stringify(s.name)).join(', ') || 'none';
     if (!w.kernel || !w.recurrent_kernel) {
-      throw new GRUError(`${sub}: no ${w.kernel ? 'recurrent_kernel' : 'kernel'} in weightsManifest (weights named after the layer: ${names})`);
+      throw new GRUError(
+        `${sub}: no ${w.kernel ? 'recurrent_kernel' : 'kernel'} in weightsManifest (weights named after the layer: ${names})`,
+      );
     }
     const k = w.kernel;
     if (k.shape.length !== 2 || k.shape[1] !== 3 * H || k.shape[0]! < 1) {
-      throw new GRUError(`${sub}: weight ${JSON.stringify(k.name)}: expected shape [input_size, ${3 * H}] (I, 3·units), got ${formatShape(k.shape)}`);
+      throw new GRUError(
+        `${sub}: weight ${JSON.stringify(k.name)}: expected shape [input_size, ${3 * H}] (I, 3·units), got ${formatShape(k.shape)}`,
+      );
     }
     const K = k.shape[0]!;
     if (d === 0) inputSize = K;
-    else if (K !== inputSize) throw new GRUError(`${sub}: weight ${JSON.stringify(k.name)}: expected shape [${inputSize}, ${3 * H}], got ${formatShape(k.shape)}`);
+    else if (K !== inputSize)
+      throw new GRUError(`${sub}: weight ${JSON.stringify(k.name)}: expected shape [${inputSize}, ${3 * H}], got ${formatShape(k.shape)}`);
     const rk = w.recurrent_kernel;
     if (rk.shape.length !== 2 || rk.shape[0] !== H || rk.shape[1] !== 3 * H) {
-      throw new GRUError(`${sub}: weight ${JSON.stringify(rk.name)}: expected shape [${H}, ${3 * H}] (units, 3·units), got ${formatShape(rk.shape)}`);
+      throw new GRUError(
+        `${sub}: weight ${JSON.stringify(rk.name)}: expected shape [${H}, ${3 * H}] (units, 3·units), got ${formatShape(rk.shape)}`,
+      );
     }
-    const entry: GRUWeights = { weightIh: transpose(readWeight(k, data, found.name), K, 3 * H), weightHh: transpose(readWeight(rk, data, found.name), H, 3 * H) };
+    const entry: GRUWeights = {
+      weightIh: transpose(readWeight(k, data, found.name), K, 3 * H),
+      weightHh: transpose(readWeight(rk, data, found.name), H, 3 * H),
+    };
     if (useBias) {
-      if (!w.bias) throw new GRUError(`${sub}: use_bias is true but weightsManifest has no bias for it (weights named after the layer: ${names})`);
+      if (!w.bias)
+        throw new GRUError(`${sub}: use_bias is true but weightsManifest has no bias for it (weights named after the layer: ${names})`);
       // reset_after from the config; when absent, from the bias' rank
       const declared = config.reset_after ?? config.resetAfter;
       const after = declared === undefined || declared === null ? w.bias.shape.length === 2 : Boolean(declared);

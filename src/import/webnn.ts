@@ -71,7 +71,8 @@ export function fromWebNN(input: WebNNGRUInput): ImportedGRU {
 }
 
 function convert(input: unknown): ImportedGRU {
-  if (typeof input !== 'object' || input === null) throw new GRUError(`input: expected an object of WebNN GRU arrays, got ${describe(input)}`);
+  if (typeof input !== 'object' || input === null)
+    throw new GRUError(`input: expected an object of WebNN GRU arrays, got ${describe(input)}`);
   checkKeys('input', input, KEYS, 'key');
   const o = input as Record<string, unknown>;
   const H = checkPositiveInteger('input.hiddenSize', o.hiddenSize);
@@ -89,7 +90,11 @@ function convert(input: unknown): ImportedGRU {
   const resetAfter = o.resetAfter ?? true;
   if (typeof resetAfter !== 'boolean') throw new GRUError(`input.resetAfter: expected a boolean, got ${describe(resetAfter)}`);
   const activations = o.activations ?? ['sigmoid', 'tanh'];
-  if (!Array.isArray(activations) || activations.length !== 2 || !activations.every((a) => a === 'sigmoid' || a === 'tanh' || a === 'relu')) {
+  if (
+    !Array.isArray(activations) ||
+    activations.length !== 2 ||
+    !activations.every((a) => a === 'sigmoid' || a === 'tanh' || a === 'relu')
+  ) {
     throw new GRUError(`input.activations: expected two of 'sigmoid', 'tanh', 'relu', got ${JSON.stringify(activations)}`);
   }
   const name = o.name ?? 'webnn';
@@ -100,7 +105,8 @@ function convert(input: unknown): ImportedGRU {
     if (v === undefined && !required) return undefined;
     const n = shape.reduce((a, b) => a * b, 1);
     const dims = `[${shape.join(', ')}]`;
-    if (!(v instanceof Float32Array)) throw new GRUError(`input.${key}: expected a Float32Array of shape ${dims} = ${n} values, got ${describe(v)}`);
+    if (!(v instanceof Float32Array))
+      throw new GRUError(`input.${key}: expected a Float32Array of shape ${dims} = ${n} values, got ${describe(v)}`);
     if (v.length !== n) throw new GRUError(`input.${key}: expected shape ${dims} = ${n} values, got ${v.length}`);
     checkFinite(`input.${key}`, v);
     return v;
@@ -113,7 +119,9 @@ function convert(input: unknown): ImportedGRU {
   if (o.initialHiddenState !== undefined) {
     const v = o.initialHiddenState;
     if (!(v instanceof Float32Array) || v.length === 0 || v.length % (D * H) !== 0) {
-      throw new GRUError(`input.initialHiddenState: expected a Float32Array of shape [${D}, batch, ${H}] (a multiple of ${D * H} values), got ${describe(v)}`);
+      throw new GRUError(
+        `input.initialHiddenState: expected a Float32Array of shape [${D}, batch, ${H}] (a multiple of ${D * H} values), got ${describe(v)}`,
+      );
     }
     checkFinite('input.initialHiddenState', v);
     initialH = Float32Array.from(v);

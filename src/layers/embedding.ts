@@ -54,7 +54,9 @@ export class Embedding {
     const weight = checkWeights('weights.weight', w.weight, V * E, `[vocabSize, embeddingSize] = [${V}, ${E}]`);
     const limit = bindingLimit(device.limits);
     if (weight.byteLength > limit) {
-      throw new GRUError(`weights.weight: the table needs ${weight.byteLength} bytes, over this device's storage binding limit (${limit} bytes)`);
+      throw new GRUError(
+        `weights.weight: the table needs ${weight.byteLength} bytes, over this device's storage binding limit (${limit} bytes)`,
+      );
     }
     let table: GPUBuffer | undefined;
     return buildGuarded(

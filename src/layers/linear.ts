@@ -67,7 +67,9 @@ export class Linear {
     const packed = packLinear(weight, bias, IN, OUT);
     const limit = bindingLimit(device.limits);
     if (packed.byteLength > limit) {
-      throw new GRUError(`weights.weight: the packed weights need ${packed.byteLength} bytes, over this device's storage binding limit (${limit} bytes)`);
+      throw new GRUError(
+        `weights.weight: the packed weights need ${packed.byteLength} bytes, over this device's storage binding limit (${limit} bytes)`,
+      );
     }
     let buffer: GPUBuffer | undefined;
     return buildGuarded(

@@ -38,7 +38,9 @@ export function layerLayout(device: GPUDevice, kernel: LayerKernel): GPUBindGrou
 export function layerPipeline(device: GPUDevice, kernel: LayerKernel, constants: Record<string, number>): Promise<GPUComputePipeline> {
   const d = deviceLayers(device);
   const file = kernel === 'embed' ? 'embedding.wgsl' : 'head.wgsl';
-  const shape = Object.entries(constants).map(([k, v]) => `${k}=${v}`).join(' ');
+  const shape = Object.entries(constants)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
   return cachedPipeline(device, `${file} ${kernel} ${JSON.stringify(constants)}`, () => ({
     label: `webgpu-gru ${kernel} ${shape}`,
     layout: device.createPipelineLayout({ label: `webgpu-gru ${kernel}`, bindGroupLayouts: [d.layouts[kernel]] }),

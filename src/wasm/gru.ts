@@ -18,7 +18,16 @@ import { resolveOptions, type GRUOptions, type ResolvedOptions } from '../option
 import type { GRUResult } from '../reference.js';
 import { layerInputSize, validateWeights, type GRUWeights } from '../weights.js';
 import { Heap } from './heap.js';
-import { instantiate, kernelModule, kernelModuleAsync, resolveSimd, SHARED_MAX_PAGES, wasmSupport, type KernelExports, type WasmSimd } from './kernels.js';
+import {
+  instantiate,
+  kernelModule,
+  kernelModuleAsync,
+  resolveSimd,
+  SHARED_MAX_PAGES,
+  wasmSupport,
+  type KernelExports,
+  type WasmSimd,
+} from './kernels.js';
 import { CFG_BYTES, layerFloats, optionFields, packLayerWasm, panelHidden, writeCfg, type CfgField } from './layout.js';
 import { WorkerPool, type PoolJob } from './pool.js';
 
@@ -173,10 +182,19 @@ export class WasmGRU {
     for (let l = 0; l < o.numLayers; l++) {
       const sizes = layerFloats(o, l);
       const proj = this.alloc(sizes.proj * F32, `layer ${l}'s input weights`, this.weightBlocks);
-      const rec = Array.from({ length: D }, (_, d) => this.alloc(sizes.rec * F32, `layer ${l} direction ${d}'s recurrent weights`, this.weightBlocks));
+      const rec = Array.from({ length: D }, (_, d) =>
+        this.alloc(sizes.rec * F32, `layer ${l} direction ${d}'s recurrent weights`, this.weightBlocks),
+      );
       const Hp = panelHidden(o.hiddenSize);
       const N = D * 3 * Hp;
-      packLayerWasm(o, weights, l, this.heap.f32(), proj / F32, rec.map((r) => r / F32));
+      packLayerWasm(
+        o,
+        weights,
+        l,
+        this.heap.f32(),
+        proj / F32,
+        rec.map((r) => r / F32),
+      );
       this.layerWeights.push({
         proj,
         bias: proj + layerInputSize(o, l) * N * F32,
@@ -289,7 +307,8 @@ export class WasmGRU {
     if (this.threads === 1 || this.pool?.failure || a.steps * a.batch * stepMacs(this.options) < this.poolThreshold) {
       return this.run(input, a.steps, a.batch, a.h0, a.seqLengths, false);
     }
-    const pool = (this.pool ??= new WorkerPool(this.threads - 1, this.module, this.heap.memory));
+    this.pool ??= new WorkerPool(this.threads - 1, this.module, this.heap.memory);
+    const pool = this.pool;
     const run = this.queue.then(async () => {
       this.checkAlive();
       this.busy = true;
@@ -317,12 +336,27 @@ export class WasmGRU {
   forwardSync(input: Float32Array, args: RunArgs): GRUResult {
     this.checkAlive();
     const a = checkRunArgs(this.options, input, args);
-    if (this.busy) throw new GRUError('forwardSync: expected no forward of this GRU in flight, got one on the worker pool (await it first)');
+    if (this.busy)
+      throw new GRUError('forwardSync: expected no forward of this GRU in flight, got one on the worker pool (await it first)');
     return this.run(input, a.steps, a.batch, a.h0, a.seqLengths, false);
   }
 
-  private run(input: Float32Array, T: number, B: number, h0: Float32Array | undefined, seqLengths: Int32Array | undefined, threaded: true): Promise<GRUResult>;
-  private run(input: Float32Array, T: number, B: number, h0: Float32Array | undefined, seqLengths: Int32Array | undefined, threaded: false): GRUResult;
+  private run(
+    input: Float32Array,
+    T: number,
+    B: number,
+    h0: Float32Array | undefined,
+    seqLengths: Int32Array | undefined,
+    threaded: true,
+  ): Promise<GRUResult>;
+  private run(
+    input: Float32Array,
+    T: number,
+    B: number,
+    h0: Float32Array | undefined,
+    seqLengths: Int32Array | undefined,
+    threaded: false,
+  ): GRUResult;
   private run(
     input: Float32Array,
     T: number,
@@ -445,7 +479,9 @@ export class WasmGRU {
   createState(batch: number, init?: { h0?: Float32Array }): WasmGRUState {
     this.checkAlive();
     if (this.options.direction !== 'forward') {
-      throw new GRUError(`createState: expected a GRU with direction 'forward' (streaming runs forward in time), got ${describe(this.options.direction)}`);
+      throw new GRUError(
+        `createState: expected a GRU with direction 'forward' (streaming runs forward in time), got ${describe(this.options.direction)}`,
+      );
     }
     if (typeof batch !== 'number' || !Number.isInteger(batch) || batch < 1) fail('batch', 'a positive integer', batch);
     if (init !== undefined) {
@@ -538,7 +574,8 @@ export class WasmGRU {
     const s = this.checkState(state);
     const o = this.options;
     const B = s.batch;
-    if (!(x instanceof Float32Array) || x.length !== B * o.inputSize) checkFloatArray('x', x, B * o.inputSize, `[B, I] = [${B}, ${o.inputSize}]`);
+    if (!(x instanceof Float32Array) || x.length !== B * o.inputSize)
+      checkFloatArray('x', x, B * o.inputSize, `[B, I] = [${B}, ${o.inputSize}]`);
     if (out !== undefined && (!(out instanceof Float32Array) || out.length !== B * o.hiddenSize)) {
       checkFloatArray('out', out, B * o.hiddenSize, `[B, H] = [${B}, ${o.hiddenSize}]`);
     }

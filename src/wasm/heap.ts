@@ -47,7 +47,9 @@ export class Heap {
       try {
         this.memory.grow(pages - have);
       } catch (error) {
-        throw new GRUError(`wasm backend: ${what} needs ${size} bytes and the engine refused to grow the memory to ${end} bytes (${String(error)})`);
+        throw new GRUError(
+          `wasm backend: ${what} needs ${size} bytes and the engine refused to grow the memory to ${end} bytes (${String(error)})`,
+        );
       }
     }
     this.top = end;

@@ -88,7 +88,9 @@ export function wasmSupport(): {
 export function resolveSimd(requested: WasmSimd | 'auto'): WasmSimd {
   const support = wasmSupport();
   if (!support.simd128) {
-    throw new GRUError('wasm backend: expected an engine with WebAssembly SIMD128, got one without it (WebAssembly.validate rejected the kernels)');
+    throw new GRUError(
+      'wasm backend: expected an engine with WebAssembly SIMD128, got one without it (WebAssembly.validate rejected the kernels)',
+    );
   }
   if (requested === 'relaxed' && !support.relaxed) {
     throw new GRUError(

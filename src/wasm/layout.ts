@@ -22,8 +22,32 @@ export function panelHidden(H: number): number {
  * rest i32 (pointers are byte offsets). test/suite/wasm.ts checks this list against the source.
  */
 export const CFG_FIELDS = [
-  'gx', 'gStrideT', 'gStrideB', 'u', 'bhn', 'h', 'hg', 'rh', 'out', 'oStrideT', 'oStrideB', 'b0', 'rows', 'steps',
-  'lengths', 'reverse', 'hidden', 'hiddenPadded', 'resetAfter', 'fCode', 'fAlpha', 'fBeta', 'gCode', 'gAlpha', 'gBeta', 'clip',
+  'gx',
+  'gStrideT',
+  'gStrideB',
+  'u',
+  'bhn',
+  'h',
+  'hg',
+  'rh',
+  'out',
+  'oStrideT',
+  'oStrideB',
+  'b0',
+  'rows',
+  'steps',
+  'lengths',
+  'reverse',
+  'hidden',
+  'hiddenPadded',
+  'resetAfter',
+  'fCode',
+  'fAlpha',
+  'fBeta',
+  'gCode',
+  'gAlpha',
+  'gBeta',
+  'clip',
 ] as const;
 export type CfgField = (typeof CFG_FIELDS)[number];
 const FLOAT_FIELDS = new Set<CfgField>(['fAlpha', 'fBeta', 'gAlpha', 'gBeta', 'clip']);
@@ -40,7 +64,12 @@ export function writeCfg(memory: WebAssembly.Memory, at: number, values: Record<
 }
 
 /** The fields of a struct that depend on the options alone. */
-export function optionFields(o: ResolvedOptions): Pick<Record<CfgField, number>, 'hidden' | 'hiddenPadded' | 'resetAfter' | 'fCode' | 'fAlpha' | 'fBeta' | 'gCode' | 'gAlpha' | 'gBeta' | 'clip'> {
+export function optionFields(
+  o: ResolvedOptions,
+): Pick<
+  Record<CfgField, number>,
+  'hidden' | 'hiddenPadded' | 'resetAfter' | 'fCode' | 'fAlpha' | 'fBeta' | 'gCode' | 'gAlpha' | 'gBeta' | 'clip'
+> {
   const [f, g] = o.activations;
   return {
     hidden: o.hiddenSize,

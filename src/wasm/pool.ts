@@ -64,7 +64,10 @@ interface AnyWorker {
 }
 
 interface NodeWorkerThreads {
-  Worker: new (code: string, options: { eval: true }) => AnyWorker & {
+  Worker: new (
+    code: string,
+    options: { eval: true },
+  ) => AnyWorker & {
     on(event: 'message' | 'error' | 'exit', listener: (value: unknown) => void): void;
     ref(): void;
     unref(): void;
@@ -89,7 +92,9 @@ function spawn(onEvent: Listener): AnyWorker {
     return worker;
   }
   if (typeof Worker !== 'function' || typeof Blob !== 'function' || typeof URL?.createObjectURL !== 'function') {
-    throw new GRUError('wasmOptions.threads: expected a context that can start Web Workers, got one without Worker/Blob URLs; use threads: 1');
+    throw new GRUError(
+      'wasmOptions.threads: expected a context that can start Web Workers, got one without Worker/Blob URLs; use threads: 1',
+    );
   }
   const url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: 'text/javascript' }));
   try {
@@ -232,7 +237,9 @@ export class WorkerPool {
     });
     await this.phase(kernels, project);
     const recurTasks: Task[][] = Array.from({ length: n }, () => []);
-    recur.forEach((cfg, i) => recurTasks[i % n].push({ recur: cfg }));
+    recur.forEach((cfg, i) => {
+      recurTasks[i % n].push({ recur: cfg });
+    });
     await this.phase(kernels, recurTasks);
   }
 

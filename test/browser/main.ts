@@ -57,7 +57,9 @@ async function openDevice(): Promise<void> {
   }
   const a = await navigator.gpu.requestAdapter();
   if (!a) {
-    throw new Error('navigator.gpu.requestAdapter() returned null: no WebGPU adapter (Chromium needs --enable-unsafe-webgpu; without a GPU it falls back to SwiftShader)');
+    throw new Error(
+      'navigator.gpu.requestAdapter() returned null: no WebGPU adapter (Chromium needs --enable-unsafe-webgpu; without a GPU it falls back to SwiftShader)',
+    );
   }
   const d = await requestDeviceWithAdapterLimits(a, { label: 'browser suite', features: WANTED_FEATURES });
   d.addEventListener('uncapturederror', (ev) => {

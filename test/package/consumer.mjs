@@ -15,7 +15,11 @@ const got = await gru.forward(input, { steps: 4, batch: 2 });
 const want = gruReference(options, weights, input, { steps: 4, batch: 2 });
 gru.destroy();
 let maxDiff = 0;
-const compare = (output) => output.forEach((v, i) => (maxDiff = Math.max(maxDiff, Math.abs(v - want.output[i]))));
+const compare = (output) => {
+  output.forEach((v, i) => {
+    maxDiff = Math.max(maxDiff, Math.abs(v - want.output[i]));
+  });
+};
 compare(got.output);
 for (const threads of [1, 2]) {
   const wasm = await WasmGRU.create(options, weights, { threads });

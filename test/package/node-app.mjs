@@ -16,8 +16,12 @@ const want = gruReference(c.options, weights, input, c.args);
 let maxDiff = 0;
 const compare = ({ output, hN }) => {
   if (output.length !== want.output.length || hN.length !== want.hN.length) throw new Error('result of the wrong size');
-  output.forEach((v, i) => (maxDiff = Math.max(maxDiff, Math.abs(v - want.output[i]))));
-  hN.forEach((v, i) => (maxDiff = Math.max(maxDiff, Math.abs(v - want.hN[i]))));
+  output.forEach((v, i) => {
+    maxDiff = Math.max(maxDiff, Math.abs(v - want.output[i]));
+  });
+  hN.forEach((v, i) => {
+    maxDiff = Math.max(maxDiff, Math.abs(v - want.hN[i]));
+  });
 };
 
 const forwards = [];

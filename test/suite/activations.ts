@@ -100,13 +100,26 @@ export const activationCases: Case[] = [
       expect({ name: 'thresholdedRelu' }, 1, 0); // alpha 1: x > alpha only
       expect({ name: 'thresholdedRelu' }, 1.5, 1.5);
       // Every activation by name, camelCase or as ONNX spells it, resolves as { name } with ONNX's defaults.
-      const onnx = ['Sigmoid', 'Tanh', 'Relu', 'HardSigmoid', 'LeakyRelu', 'Elu', 'Softsign', 'Softplus', 'ScaledTanh', 'Affine', 'ThresholdedRelu'] as const;
+      const onnx = [
+        'Sigmoid',
+        'Tanh',
+        'Relu',
+        'HardSigmoid',
+        'LeakyRelu',
+        'Elu',
+        'Softsign',
+        'Softplus',
+        'ScaledTanh',
+        'Affine',
+        'ThresholdedRelu',
+      ] as const;
       for (const name of onnx) {
         const camel = (name.charAt(0).toLowerCase() + name.slice(1)) as Exclude<Activation, object>;
         const resolve = (a: Activation) => JSON.stringify(resolveOptions({ inputSize: 1, hiddenSize: 1, activations: [a, a] }).activations);
         const want = resolve({ name: camel } as Activation);
         for (const spelling of [camel, name]) {
-          if (resolve(spelling) !== want) throw new Error(`activation ${JSON.stringify(spelling)} resolves to ${resolve(spelling)}, expected ${want}`);
+          if (resolve(spelling) !== want)
+            throw new Error(`activation ${JSON.stringify(spelling)} resolves to ${resolve(spelling)}, expected ${want}`);
         }
       }
     },

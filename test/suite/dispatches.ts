@@ -21,13 +21,13 @@ async function count(device: GPUDevice, fn: () => Promise<unknown>): Promise<Cou
   const queue = device.queue;
   const submit = queue.submit;
   const writeBuffer = queue.writeBuffer;
-  device.createCommandEncoder = function (descriptor?: GPUCommandEncoderDescriptor) {
+  device.createCommandEncoder = (descriptor?: GPUCommandEncoderDescriptor) => {
     const encoder = createEncoder.call(device, descriptor);
     const beginComputePass = encoder.beginComputePass;
-    encoder.beginComputePass = function (passDescriptor?: GPUComputePassDescriptor) {
+    encoder.beginComputePass = (passDescriptor?: GPUComputePassDescriptor) => {
       const pass = beginComputePass.call(encoder, passDescriptor);
       const dispatch = pass.dispatchWorkgroups;
-      pass.dispatchWorkgroups = function (x: number, y?: number, z?: number) {
+      pass.dispatchWorkgroups = (x: number, y?: number, z?: number) => {
         counts.dispatches++;
         dispatch.call(pass, x, y, z);
       };
@@ -35,14 +35,14 @@ async function count(device: GPUDevice, fn: () => Promise<unknown>): Promise<Cou
     };
     return encoder;
   };
-  queue.submit = function (buffers: Iterable<GPUCommandBuffer>) {
+  queue.submit = (buffers: Iterable<GPUCommandBuffer>) => {
     counts.submits++;
     submit.call(queue, buffers);
   };
-  queue.writeBuffer = function (...args: Parameters<GPUQueue['writeBuffer']>) {
+  queue.writeBuffer = ((...args: Parameters<GPUQueue['writeBuffer']>) => {
     counts.writes++;
     writeBuffer.apply(queue, args);
-  } as GPUQueue['writeBuffer'];
+  }) as GPUQueue['writeBuffer'];
   try {
     await fn();
   } finally {
@@ -82,19 +82,53 @@ const deep: GRUOptions = { inputSize: 3, hiddenSize: 5, numLayers: 3 };
 export const dispatchCases: Case[] = [
   dispatchCase('1 layer, 100 steps, stepwise', { ...one, schedule: 'stepwise' }, 100, { dispatches: 101, submits: 1, writes: 2 }),
   dispatchCase('1 layer, 100 steps, persistent', { ...one, schedule: 'persistent' }, 100, { dispatches: 1, submits: 1, writes: 2 }),
-  dispatchCase('1 layer, 100 steps, persistent-split', { ...one, schedule: 'persistent-split' }, 100, { dispatches: 2, submits: 1, writes: 2 }),
+  dispatchCase('1 layer, 100 steps, persistent-split', { ...one, schedule: 'persistent-split' }, 100, {
+    dispatches: 2,
+    submits: 1,
+    writes: 2,
+  }),
   // Reset first: one pass per step where a workgroup holds all H units (H ≤ 256), else two.
-  dispatchCase('1 layer, 100 steps, reset first, stepwise', { ...one, resetAfter: false, schedule: 'stepwise' }, 100, { dispatches: 101, submits: 1, writes: 2 }),
-  dispatchCase('1 layer H = 257, 100 steps, reset first, stepwise', { ...one, hiddenSize: 257, resetAfter: false, schedule: 'stepwise' }, 100, { dispatches: 201, submits: 1, writes: 2 }),
-  dispatchCase('2 layers bidirectional, 100 steps, stepwise', { ...stack, schedule: 'stepwise' }, 100, { dispatches: 202, submits: 1, writes: 2 }),
-  dispatchCase('2 layers bidirectional, 100 steps, persistent', { ...stack, schedule: 'persistent' }, 100, { dispatches: 2, submits: 1, writes: 2 }),
-  dispatchCase('2 layers bidirectional, 100 steps, persistent-split', { ...stack, schedule: 'persistent-split' }, 100, { dispatches: 4, submits: 1, writes: 2 }),
+  dispatchCase('1 layer, 100 steps, reset first, stepwise', { ...one, resetAfter: false, schedule: 'stepwise' }, 100, {
+    dispatches: 101,
+    submits: 1,
+    writes: 2,
+  }),
+  dispatchCase(
+    '1 layer H = 257, 100 steps, reset first, stepwise',
+    { ...one, hiddenSize: 257, resetAfter: false, schedule: 'stepwise' },
+    100,
+    { dispatches: 201, submits: 1, writes: 2 },
+  ),
+  dispatchCase('2 layers bidirectional, 100 steps, stepwise', { ...stack, schedule: 'stepwise' }, 100, {
+    dispatches: 202,
+    submits: 1,
+    writes: 2,
+  }),
+  dispatchCase('2 layers bidirectional, 100 steps, persistent', { ...stack, schedule: 'persistent' }, 100, {
+    dispatches: 2,
+    submits: 1,
+    writes: 2,
+  }),
+  dispatchCase('2 layers bidirectional, 100 steps, persistent-split', { ...stack, schedule: 'persistent-split' }, 100, {
+    dispatches: 4,
+    submits: 1,
+    writes: 2,
+  }),
   // Wavefront: layer 0's projection, then T + L − 1 waves (two dispatches each with the reset gate first).
   dispatchCase('3 layers, 100 steps, stepwise', { ...deep, schedule: 'stepwise' }, 100, { dispatches: 303, submits: 1, writes: 2 }),
   dispatchCase('3 layers, 100 steps, wavefront', { ...deep, schedule: 'wavefront' }, 100, { dispatches: 103, submits: 1, writes: 2 }),
   dispatchCase('3 layers, 100 steps, persistent', { ...deep, schedule: 'persistent' }, 100, { dispatches: 1, submits: 1, writes: 2 }),
-  dispatchCase('3 layers, 100 steps, reset first, wavefront', { ...deep, resetAfter: false, schedule: 'wavefront' }, 100, { dispatches: 103, submits: 1, writes: 2 }),
-  dispatchCase('3 layers H = 257, 100 steps, reset first, wavefront', { ...deep, hiddenSize: 257, resetAfter: false, schedule: 'wavefront' }, 100, { dispatches: 205, submits: 1, writes: 2 }),
+  dispatchCase('3 layers, 100 steps, reset first, wavefront', { ...deep, resetAfter: false, schedule: 'wavefront' }, 100, {
+    dispatches: 103,
+    submits: 1,
+    writes: 2,
+  }),
+  dispatchCase(
+    '3 layers H = 257, 100 steps, reset first, wavefront',
+    { ...deep, hiddenSize: 257, resetAfter: false, schedule: 'wavefront' },
+    100,
+    { dispatches: 205, submits: 1, writes: 2 },
+  ),
   // Chunks of 2048 steps, fewer where the adapter bounds loops (llvmpipe): see persistentChunk.
   dispatchCase('1 layer, 5000 steps, persistent', { ...one, schedule: 'persistent' }, 5000, (device) => ({
     dispatches: Math.ceil(5000 / persistentChunk(device, resolveOptions({ ...one, schedule: 'persistent' }))),

@@ -25,17 +25,19 @@ export const SHAPES: { o: GRUOptions; steps: number; batch: number }[] = [
 export const formatCases: Case[] = [
   ...(['f16', 'int8'] as const).flatMap((format) =>
     SHAPES.flatMap(({ o, steps, batch }, index) =>
-      GRU.schedules.filter((schedule) => schedule !== 'wavefront' || o.direction !== 'bidirectional').map(
-        (schedule): Case => ({
-          name: `weightFormat ${format} ${schedule} H=${o.hiddenSize} ${o.direction ?? 'forward'} ${o.resetAfter === false ? 'resetFirst' : 'resetAfter'}`,
-          async run(device) {
-            const options = { ...o, weightFormat: format as WeightFormat, schedule };
-            const random = rng(700 + index);
-            const input = uniform(random, steps * batch * o.inputSize, 1);
-            await checkAgainstReference(device, options, randomWeights(o, 710 + index), input, { steps, batch }, TOLERANCE[format]);
-          },
-        }),
-      ),
+      GRU.schedules
+        .filter((schedule) => schedule !== 'wavefront' || o.direction !== 'bidirectional')
+        .map(
+          (schedule): Case => ({
+            name: `weightFormat ${format} ${schedule} H=${o.hiddenSize} ${o.direction ?? 'forward'} ${o.resetAfter === false ? 'resetFirst' : 'resetAfter'}`,
+            async run(device) {
+              const options = { ...o, weightFormat: format as WeightFormat, schedule };
+              const random = rng(700 + index);
+              const input = uniform(random, steps * batch * o.inputSize, 1);
+              await checkAgainstReference(device, options, randomWeights(o, 710 + index), input, { steps, batch }, TOLERANCE[format]);
+            },
+          }),
+        ),
     ),
   ),
   {

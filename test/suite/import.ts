@@ -279,13 +279,18 @@ const pytorchCases: Case[] = [
       }
       // the importer copies: editing the parsed tensors must not change an imported GRU
       parsed.get('rnn.weight_ih_l0')!.data.fill(0);
-      assert(viaMap.weights[0]!.weightIh.some((v) => v !== 0), 'the imported weights alias the input');
+      assert(
+        viaMap.weights[0]!.weightIh.some((v) => v !== 0),
+        'the imported weights alias the input',
+      );
     },
   },
   {
     name: 'import PyTorch: nn.GRUCell state_dict (golden torch-grucell) and bias=False',
     async run() {
-      const golden = Object.values(import.meta.glob<Record<string, unknown>>('../fixtures/torch-grucell.json', { import: 'default', eager: true }))[0] as {
+      const golden = Object.values(
+        import.meta.glob<Record<string, unknown>>('../fixtures/torch-grucell.json', { import: 'default', eager: true }),
+      )[0] as {
         options: GRUOptions;
         weights: Record<string, number[]>[];
         steps: number;
@@ -394,7 +399,11 @@ const onnxCases: Case[] = [
       const f = json<{ steps: number; batch: number; models: Record<string, ONNXNodeFixture[]> }>('onnx-gru-attrs.json');
       for (const [file, nodes] of Object.entries(f.models)) {
         const imported = fromONNX(bytes(file));
-        assertEqualJSON(`${file} node names`, imported.map((g) => g.name), nodes.map((n) => n.node));
+        assertEqualJSON(
+          `${file} node names`,
+          imported.map((g) => g.name),
+          nodes.map((n) => n.node),
+        );
         for (const [i, n] of nodes.entries()) {
           const g = imported[i]!;
           assertEqualJSON(`${n.node} options`, g.options, n.options);
@@ -412,10 +421,15 @@ const onnxCases: Case[] = [
   {
     name: 'import ONNX: backend-test-shaped models (W, R, B graph inputs from TensorProto .pb files)',
     async run(device) {
-      const f = json<{ cases: Record<string, { steps: number; batch: number; input: number[]; hN: number[]; tensors: string[] }> }>('onnx-backend-gru.json');
+      const f = json<{ cases: Record<string, { steps: number; batch: number; input: number[]; hN: number[]; tensors: string[] }> }>(
+        'onnx-backend-gru.json',
+      );
       for (const [name, c] of Object.entries(f.cases)) {
         const model = bytes(`${name}.onnx`);
-        await expectGRUError(() => fromONNX(model), /input W \("W"\) is not constant: it is a graph input; pass its value in options\.tensors\["W"\]/);
+        await expectGRUError(
+          () => fromONNX(model),
+          /input W \("W"\) is not constant: it is a graph input; pass its value in options\.tensors\["W"\]/,
+        );
         const tensors = Object.fromEntries(
           c.tensors.map((t) => {
             const parsed = parseONNXTensor(bytes(`${name}.${t}.pb`));
@@ -424,7 +438,15 @@ const onnxCases: Case[] = [
           }),
         );
         const [g] = fromONNX(model, { tensors });
-        await runImported(device, name, 'ONNX (backend tests)', g!, Float32Array.from(c.input), { steps: c.steps, batch: c.batch }, { hN: c.hN });
+        await runImported(
+          device,
+          name,
+          'ONNX (backend tests)',
+          g!,
+          Float32Array.from(c.input),
+          { steps: c.steps, batch: c.batch },
+          { hN: c.hN },
+        );
       }
     },
   },
@@ -451,7 +473,8 @@ function loadTFJS(stem: string): { model: Record<string, unknown>; shards: Uint8
 function reverseTime(a: ArrayLike<number>, B: number, T: number): Float32Array {
   const F = a.length / (B * T);
   const out = new Float32Array(a.length);
-  for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) for (let k = 0; k < F; k++) out[(b * T + t) * F + k] = a[(b * T + (T - 1 - t)) * F + k]!;
+  for (let b = 0; b < B; b++)
+    for (let t = 0; t < T; t++) for (let k = 0; k < F; k++) out[(b * T + t) * F + k] = a[(b * T + (T - 1 - t)) * F + k]!;
   return out;
 }
 
@@ -460,14 +483,28 @@ const kerasCases: Case[] = [
     name: 'import TF.js: a tfjs-layers model (GRU, Bidirectional, go_backwards, use_bias=false, 2 shards) vs tfjs predict()',
     timeoutMs: 240_000,
     async run(device) {
-      const f = json<{ batch: number; steps: number; input: number[]; layers: (KerasLayerFixture & { className: string })[] }>('tfjs-gru.expected.json');
+      const f = json<{ batch: number; steps: number; input: number[]; layers: (KerasLayerFixture & { className: string })[] }>(
+        'tfjs-gru.expected.json',
+      );
       const { model, shards } = loadTFJS('tfjs-gru');
       const imported = fromTFJSLayersModel(model, shards);
-      assertEqualJSON('layers', imported.map((g) => g.name), ['gru_a', 'bidi', 'gru_c', 'gru_d']);
+      assertEqualJSON(
+        'layers',
+        imported.map((g) => g.name),
+        ['gru_a', 'bidi', 'gru_c', 'gru_d'],
+      );
       // the concatenated shards read the same
       const whole = new Uint8Array(shards.reduce((n, s) => n + s.length, 0));
-      shards.reduce((at, s) => (whole.set(s, at), at + s.length), 0);
-      assertEqualJSON('one buffer = shards', fromTFJSLayersModel(JSON.stringify(model), whole.buffer).map((g) => Array.from(g.weights[0]!.weightIh)), imported.map((g) => Array.from(g.weights[0]!.weightIh)));
+      let at = 0;
+      for (const s of shards) {
+        whole.set(s, at);
+        at += s.length;
+      }
+      assertEqualJSON(
+        'one buffer = shards',
+        fromTFJSLayersModel(JSON.stringify(model), whole.buffer).map((g) => Array.from(g.weights[0]!.weightIh)),
+        imported.map((g) => Array.from(g.weights[0]!.weightIh)),
+      );
       const [a, bidi, c, d] = imported as [ImportedGRU, ImportedGRU, ImportedGRU, ImportedGRU];
       const hard: Activation = { name: 'hardSigmoid', alpha: 0.2, beta: 0.5 };
       assertEqualJSON('gru_a activations', a.options.activations, [hard, 'tanh']);
@@ -479,10 +516,28 @@ const kerasCases: Case[] = [
       const args = { steps: T, batch: B };
       const out = f.layers.map((l) => Float32Array.from(l.output!));
       // each layer is fed tfjs' own input to it, so that a failure points at one layer
-      await runImported(device, 'gru_a', 'TF.js (tfjs-layers predict)', a, Float32Array.from(f.input), args, { output: out[0] }, TFJS_REFERENCE_TOLERANCE);
+      await runImported(
+        device,
+        'gru_a',
+        'TF.js (tfjs-layers predict)',
+        a,
+        Float32Array.from(f.input),
+        args,
+        { output: out[0] },
+        TFJS_REFERENCE_TOLERANCE,
+      );
       await runImported(device, 'bidi', 'TF.js (tfjs-layers predict)', bidi, out[0]!, args, { output: out[1] }, TFJS_REFERENCE_TOLERANCE);
       // go_backwards: Keras returns the sequence in processing order, i.e. ours reversed in time
-      await runImported(device, 'gru_c', 'TF.js (tfjs-layers predict)', c, out[1]!, args, { output: reverseTime(out[2]!, B, T) }, TFJS_REFERENCE_TOLERANCE);
+      await runImported(
+        device,
+        'gru_c',
+        'TF.js (tfjs-layers predict)',
+        c,
+        out[1]!,
+        args,
+        { output: reverseTime(out[2]!, B, T) },
+        TFJS_REFERENCE_TOLERANCE,
+      );
       await runImported(device, 'gru_d', 'TF.js (tfjs-layers predict)', d, out[2]!, args, { hN: out[3] }, TFJS_REFERENCE_TOLERANCE);
     },
   },
@@ -493,12 +548,19 @@ const kerasCases: Case[] = [
       const f = json<{ batch: number; steps: number; layers: KerasLayerFixture[] }>('keras-gru-reset-after.expected.json');
       const { model, shards } = loadTFJS('keras-gru-reset-after');
       const imported = fromTFJSLayersModel(model, shards);
-      assertEqualJSON('layers', imported.map((g) => g.name), f.layers.map((l) => l.name));
+      assertEqualJSON(
+        'layers',
+        imported.map((g) => g.name),
+        f.layers.map((l) => l.name),
+      );
       const args = { steps: f.steps, batch: f.batch };
       for (const [i, l] of f.layers.entries()) {
         const g = imported[i]!;
         assert(g.options.resetAfter === true, `${l.name}: resetAfter`);
-        await runImported(device, l.name, 'Keras (reset_after, numpy)', g, Float32Array.from(l.input!), args, { output: l.output, hN: l.hN });
+        await runImported(device, l.name, 'Keras (reset_after, numpy)', g, Float32Array.from(l.input!), args, {
+          output: l.output,
+          hN: l.hN,
+        });
       }
       const k3 = json<{ batch: number; steps: number; layers: KerasLayerFixture[] }>('keras3-gru-hard-sigmoid.expected.json');
       const keras3 = loadTFJS('keras3-gru-hard-sigmoid');
@@ -506,7 +568,10 @@ const kerasCases: Case[] = [
       const l3 = k3.layers[0]!;
       assertEqualJSON('Keras 3 hard_sigmoid', g3!.options.activations![0], { name: 'hardSigmoid', alpha: 1 / 6, beta: 0.5 });
       const args3 = { steps: k3.steps, batch: k3.batch };
-      await runImported(device, 'keras3', 'Keras (reset_after, numpy)', g3!, Float32Array.from(l3.input!), args3, { output: l3.output, hN: l3.hN });
+      await runImported(device, 'keras3', 'Keras (reset_after, numpy)', g3!, Float32Array.from(l3.input!), args3, {
+        output: l3.output,
+        hN: l3.hN,
+      });
       // the override picks tfjs' definition
       const [tfjsStyle] = fromTFJSLayersModel(keras3.model, keras3.shards, { hardSigmoid: 'tfjs' });
       const ref = gruReference(tfjsStyle!.options, tfjsStyle!.weights, Float32Array.from(l3.input!), args3);
@@ -519,11 +584,20 @@ const kerasCases: Case[] = [
 // WebNN
 
 /** Packs per-direction GRUWeights into WebNN's [D, 3H, K] / [D, 3H] arrays. */
-function toWebNN(weights: GRUWeights[]): { weight: Float32Array; recurrentWeight: Float32Array; bias: Float32Array; recurrentBias: Float32Array } {
+function toWebNN(weights: GRUWeights[]): {
+  weight: Float32Array;
+  recurrentWeight: Float32Array;
+  bias: Float32Array;
+  recurrentBias: Float32Array;
+} {
   const cat = (key: keyof GRUWeights) => {
     const parts = weights.map((w) => w[key]!);
     const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-    parts.reduce((at, p) => (out.set(p, at), at + p.length), 0);
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.length;
+    }
     return out;
   };
   return { weight: cat('weightIh'), recurrentWeight: cat('weightHh'), bias: cat('biasIh'), recurrentBias: cat('biasHh') };
@@ -531,7 +605,7 @@ function toWebNN(weights: GRUWeights[]): { weight: Float32Array; recurrentWeight
 
 const webnnCases: Case[] = [
   {
-    name: "import WebNN: zrn arrays (from the torch ONNX export) and rzn arrays (from the PyTorch safetensors) vs PyTorch",
+    name: 'import WebNN: zrn arrays (from the torch ONNX export) and rzn arrays (from the PyTorch safetensors) vs PyTorch',
     timeoutMs: 240_000,
     async run(device) {
       const f = json<TorchONNXFixture>('torch-gru-2layer-bidir-onnx.json');
@@ -540,9 +614,17 @@ const webnnCases: Case[] = [
       for (const [l, g] of layers.entries()) {
         const w = fromWebNN({ ...toWebNN(g.weights), hiddenSize: f.hiddenSize, inputSize: g.options.inputSize, direction: 'both' });
         assertEqualJSON('WebNN zrn options', w.options, { ...g.options, batchFirst: false });
-        const got = await runImported(device, `webnn zrn layer ${l}`, 'WebNN arrays', w, x, { steps: f.steps, batch: f.batch }, {
-          output: l === 1 ? f.expected.zeros.output : null,
-        });
+        const got = await runImported(
+          device,
+          `webnn zrn layer ${l}`,
+          'WebNN arrays',
+          w,
+          x,
+          { steps: f.steps, batch: f.batch },
+          {
+            output: l === 1 ? f.expected.zeros.output : null,
+          },
+        );
         x = got.output;
       }
       // rzn, one layer of the safetensors model run forward only ('forward' with numDirections 1)
@@ -550,7 +632,14 @@ const webnnCases: Case[] = [
       const st = fromSafetensors(bytes('torch-gru-in-model.safetensors'));
       const both = fromWebNN({ ...toWebNN(st.weights.slice(0, 2)), hiddenSize: 4, inputSize: 3, numDirections: 2, layout: 'rzn' });
       assert(both.options.direction === 'bidirectional' && both.options.gateOrder === 'rzn', 'numDirections 2 → both');
-      const single = fromWebNN({ ...toWebNN(st.weights.slice(1, 2)), hiddenSize: 4, inputSize: 3, layout: 'rzn', direction: 'backward', resetAfter: true });
+      const single = fromWebNN({
+        ...toWebNN(st.weights.slice(1, 2)),
+        hiddenSize: 4,
+        inputSize: 3,
+        layout: 'rzn',
+        direction: 'backward',
+        resetAfter: true,
+      });
       assert(single.options.direction === 'reverse', "'backward' → 'reverse'");
       const input = Float32Array.from(torch.input);
       const args = { steps: torch.steps, batch: torch.batch };
@@ -577,9 +666,18 @@ const corruptionCases: Case[] = [
         await expectGRUError(() => fromSafetensors(file.subarray(0, at)), /^safetensors: /);
         await expectGRUError(() => parseSafetensors(file.subarray(0, at)), /^safetensors: /);
       }
-      await expectGRUError(() => parseSafetensors(file.subarray(0, 5)), /^safetensors: the file has 5 bytes, fewer than the 8 of its header length$/);
-      await expectGRUError(() => parseSafetensors(file.subarray(0, headerEnd + 100)), /^safetensors: tensor "[^"]+": data_offsets \[\d+, \d+\] run past the end of the data \(100 bytes\): the file is truncated$/);
-      await expectGRUError(() => parseSafetensors(file.subarray(0, 300)), /^safetensors: the header length at byte 0 is \d+, but only 292 bytes follow it/);
+      await expectGRUError(
+        () => parseSafetensors(file.subarray(0, 5)),
+        /^safetensors: the file has 5 bytes, fewer than the 8 of its header length$/,
+      );
+      await expectGRUError(
+        () => parseSafetensors(file.subarray(0, headerEnd + 100)),
+        /^safetensors: tensor "[^"]+": data_offsets \[\d+, \d+\] run past the end of the data \(100 bytes\): the file is truncated$/,
+      );
+      await expectGRUError(
+        () => parseSafetensors(file.subarray(0, 300)),
+        /^safetensors: the header length at byte 0 is \d+, but only 292 bytes follow it/,
+      );
       // the length's high bytes
       await expectGRUError(() => parseSafetensors(flipped(file, 5, 0x01)), /^safetensors: the header length at byte 0 is \d+, but only/);
       // trailing bytes
@@ -603,11 +701,26 @@ const corruptionCases: Case[] = [
       const tensors = torchTensors();
       const cases: [(h: Record<string, unknown>) => void, RegExp][] = [
         [(h) => ((h['rnn.weight_ih_l0'] as { dtype: string }).dtype = 'F33'), /tensor "rnn\.weight_ih_l0": unsupported dtype "F33"/],
-        [(h) => ((h['rnn.weight_ih_l0'] as { shape: unknown }).shape = [12, -3]), /tensor "rnn\.weight_ih_l0": expected shape as an array of non-negative integers, got \[12,-3\]/],
-        [(h) => ((h['rnn.weight_ih_l0'] as { shape: number[] }).shape = [12, 4]), /tensor "rnn\.weight_ih_l0": F32 \[12, 4\] needs 192 bytes, but data_offsets \[0, 144\] hold 144/],
-        [(h) => ((h['rnn.weight_ih_l0'] as { data_offsets: number[] }).data_offsets = [4, 148]), /tensor "rnn\.weight_ih_l0" starts at data offset 4, which leaves a gap/],
-        [(h) => ((h['rnn.weight_hh_l0'] as { data_offsets: number[] }).data_offsets = [100, 292]), /starts at data offset 100, which overlaps the tensor before it/],
-        [(h) => ((h['rnn.weight_hh_l0'] as { data_offsets: unknown }).data_offsets = [292, 100]), /expected data_offsets \[begin, end\] with 0 ≤ begin ≤ end, got \[292,100\]/],
+        [
+          (h) => ((h['rnn.weight_ih_l0'] as { shape: unknown }).shape = [12, -3]),
+          /tensor "rnn\.weight_ih_l0": expected shape as an array of non-negative integers, got \[12,-3\]/,
+        ],
+        [
+          (h) => ((h['rnn.weight_ih_l0'] as { shape: number[] }).shape = [12, 4]),
+          /tensor "rnn\.weight_ih_l0": F32 \[12, 4\] needs 192 bytes, but data_offsets \[0, 144\] hold 144/,
+        ],
+        [
+          (h) => ((h['rnn.weight_ih_l0'] as { data_offsets: number[] }).data_offsets = [4, 148]),
+          /tensor "rnn\.weight_ih_l0" starts at data offset 4, which leaves a gap/,
+        ],
+        [
+          (h) => ((h['rnn.weight_hh_l0'] as { data_offsets: number[] }).data_offsets = [100, 292]),
+          /starts at data offset 100, which overlaps the tensor before it/,
+        ],
+        [
+          (h) => ((h['rnn.weight_hh_l0'] as { data_offsets: unknown }).data_offsets = [292, 100]),
+          /expected data_offsets \[begin, end\] with 0 ≤ begin ≤ end, got \[292,100\]/,
+        ],
         [(h) => (h.__metadata__ = { n: 3 }), /expected __metadata__ to map strings to strings/],
         [(h) => (h['rnn.weight_ih_l0'] = 'F32'), /tensor "rnn\.weight_ih_l0": expected \{ dtype, shape, data_offsets \}, got "F32"/],
       ];
@@ -616,8 +729,14 @@ const corruptionCases: Case[] = [
       notJSON[8] = 0x5b; // '{' → '['
       await expectGRUError(() => parseSafetensors(notJSON), /^safetensors: the header \(bytes 8 to \d+\) is not valid JSON/);
       await expectGRUError(() => parseSafetensors(new Uint8Array([2, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xfe])), /is not valid UTF-8/);
-      await expectGRUError(() => parseSafetensors(new Uint8Array([2, 0, 0, 0, 0, 0, 0, 0, 0x5b, 0x5d])), /expected the header to be a JSON object, got array\(0\)/);
-      await expectGRUError(() => parseSafetensors('file.safetensors' as unknown as Uint8Array), /^bytes: expected the file's bytes as a Uint8Array or ArrayBuffer, got "file\.safetensors"$/);
+      await expectGRUError(
+        () => parseSafetensors(new Uint8Array([2, 0, 0, 0, 0, 0, 0, 0, 0x5b, 0x5d])),
+        /expected the header to be a JSON object, got array\(0\)/,
+      );
+      await expectGRUError(
+        () => parseSafetensors('file.safetensors' as unknown as Uint8Array),
+        /^bytes: expected the file's bytes as a Uint8Array or ArrayBuffer, got "file\.safetensors"$/,
+      );
     },
   },
   {
@@ -639,7 +758,10 @@ const corruptionCases: Case[] = [
         () => fromSafetensors(set('rnn.weight_ih_l0_reverse', { shape: [12, 2], data: new Uint8Array(96) })),
         /^rnn\.weight_ih_l0_reverse: expected shape \[12, 3\] \(3H, I as in rnn\.weight_ih_l0\), got \[12, 2\]$/,
       );
-      await expectGRUError(() => fromSafetensors(set('rnn.bias_hh_l0', { shape: [3, 4] })), /^rnn\.bias_hh_l0: expected shape \[12\] \(3H with H = 4\), got \[3, 4\]$/);
+      await expectGRUError(
+        () => fromSafetensors(set('rnn.bias_hh_l0', { shape: [3, 4] })),
+        /^rnn\.bias_hh_l0: expected shape \[12\] \(3H with H = 4\), got \[3, 4\]$/,
+      );
       await expectGRUError(
         () => fromSafetensors(set('rnn.weight_hh_l0', { shape: [4, 12] })),
         /^tensors: no GRU found; "rnn\.weight_hh_l0" has shape \[4, 12\], which is not \[3H, H\]/,
@@ -652,31 +774,77 @@ const corruptionCases: Case[] = [
         () => fromSafetensors(set('rnn.bias_ih_l1', { dtype: 'I32' })),
         /^tensor "rnn\.bias_ih_l1": expected a floating-point dtype \(F64, F32, F16, BF16, F8_E4M3, F8_E5M2\), got I32$/,
       );
-      await expectGRUError(() => fromSafetensors(drop('rnn.bias_hh_l1_reverse')), /^rnn\.bias_hh_l1_reverse is missing \(rnn\.bias_ih_l0 is present/);
-      await expectGRUError(() => fromSafetensors(drop('rnn.weight_hh_l1')), /^rnn\.weight_hh_l1 is missing \(the GRU has 2 layers, bidirectional\)$/);
-      await expectGRUError(() => fromSafetensors(drop('rnn.weight_ih_l1')), /^rnn\.weight_hh_l1 is present but rnn\.weight_ih_l1 is missing: layers must be numbered/);
+      await expectGRUError(
+        () => fromSafetensors(drop('rnn.bias_hh_l1_reverse')),
+        /^rnn\.bias_hh_l1_reverse is missing \(rnn\.bias_ih_l0 is present/,
+      );
+      await expectGRUError(
+        () => fromSafetensors(drop('rnn.weight_hh_l1')),
+        /^rnn\.weight_hh_l1 is missing \(the GRU has 2 layers, bidirectional\)$/,
+      );
+      await expectGRUError(
+        () => fromSafetensors(drop('rnn.weight_ih_l1')),
+        /^rnn\.weight_hh_l1 is present but rnn\.weight_ih_l1 is missing: layers must be numbered/,
+      );
       await expectGRUError(() => fromSafetensors(drop('rnn.weight_ih_l0_reverse')), /is present but rnn\.weight_ih_l0_reverse is missing$/);
-      await expectGRUError(() => fromSafetensors(bytes('torch-gru-in-model.safetensors'), { prefix: 'encoder' }), /^options\.prefix: no tensor named "encoderweight_ih_l0" .*prefixes in the dict: "rnn\."$/);
-      await expectGRUError(() => fromSafetensors(bytes('torch-gru-in-model.safetensors'), { batchfirst: true } as never), /^options: unknown option "batchfirst"/);
+      await expectGRUError(
+        () => fromSafetensors(bytes('torch-gru-in-model.safetensors'), { prefix: 'encoder' }),
+        /^options\.prefix: no tensor named "encoderweight_ih_l0" .*prefixes in the dict: "rnn\."$/,
+      );
+      await expectGRUError(
+        () => fromSafetensors(bytes('torch-gru-in-model.safetensors'), { batchfirst: true } as never),
+        /^options: unknown option "batchfirst"/,
+      );
       // plain records
       const H = 2;
       const gru = (p: string) => ({ [`${p}weight_ih_l0`]: new Float32Array(3 * H * 3), [`${p}weight_hh_l0`]: new Float32Array(3 * H * H) });
-      await expectGRUError(() => fromPyTorch({ ...gru('enc.'), ...gru('dec.') }), /^tensors: 2 GRUs found \(prefixes "enc\.", "dec\."\); pass options\.prefix to choose one$/);
-      assert(fromPyTorch({ ...gru('enc.'), ...gru('dec.') }, { prefix: 'dec' }).name === 'dec', 'prefix picks one of two');
-      const lstm = { 'lstm.weight_ih_l0': { shape: [16, 3], data: new Float32Array(48) }, 'lstm.weight_hh_l0': { shape: [16, 4], data: new Float32Array(64) } };
-      await expectGRUError(() => fromPyTorch(lstm), /^tensors: no GRU found; "lstm\.weight_hh_l0" has shape \[16, 4\], which is not \[3H, H\] \(an LSTM has 4 gate blocks/);
-      assert(fromPyTorch({ ...lstm, ...gru('rnn.') }).name === 'rnn', 'the GRU beside an LSTM is found');
-      await expectGRUError(() => fromPyTorch({ 'head.weight': new Float32Array(4) }), /^tensors: no GRU found: no key ends in "weight_ih_l0" or "weight_ih" \(keys: "head\.weight"\)$/);
-      await expectGRUError(() => fromPyTorch({ weight_ih_l0: new Float32Array(18), weight_hh_l0: new Float32Array(11) }), /no GRU found; "weight_hh_l0" has 11 values/);
-      await expectGRUError(() => fromPyTorch({ weight_ih_l0: new Float32Array(17), weight_hh_l0: new Float32Array(12) }), /^weight_ih_l0: expected \[3H, I\] = 6·I values \(H = 2\), got 17$/);
-      await expectGRUError(() => fromPyTorch({ weight_ih_l0: new Int32Array(18), weight_hh_l0: new Float32Array(12) } as never), /^tensor "weight_ih_l0": expected a Float32Array or \{ shape, data: Float32Array \}, got Int32Array\(18\)$/);
       await expectGRUError(
-        () => fromPyTorch({ weight_ih_l0: { shape: [6, 3], data: new Float32Array(18), dtype: 'I64' }, weight_hh_l0: new Float32Array(12) }),
+        () => fromPyTorch({ ...gru('enc.'), ...gru('dec.') }),
+        /^tensors: 2 GRUs found \(prefixes "enc\.", "dec\."\); pass options\.prefix to choose one$/,
+      );
+      assert(fromPyTorch({ ...gru('enc.'), ...gru('dec.') }, { prefix: 'dec' }).name === 'dec', 'prefix picks one of two');
+      const lstm = {
+        'lstm.weight_ih_l0': { shape: [16, 3], data: new Float32Array(48) },
+        'lstm.weight_hh_l0': { shape: [16, 4], data: new Float32Array(64) },
+      };
+      await expectGRUError(
+        () => fromPyTorch(lstm),
+        /^tensors: no GRU found; "lstm\.weight_hh_l0" has shape \[16, 4\], which is not \[3H, H\] \(an LSTM has 4 gate blocks/,
+      );
+      assert(fromPyTorch({ ...lstm, ...gru('rnn.') }).name === 'rnn', 'the GRU beside an LSTM is found');
+      await expectGRUError(
+        () => fromPyTorch({ 'head.weight': new Float32Array(4) }),
+        /^tensors: no GRU found: no key ends in "weight_ih_l0" or "weight_ih" \(keys: "head\.weight"\)$/,
+      );
+      await expectGRUError(
+        () => fromPyTorch({ weight_ih_l0: new Float32Array(18), weight_hh_l0: new Float32Array(11) }),
+        /no GRU found; "weight_hh_l0" has 11 values/,
+      );
+      await expectGRUError(
+        () => fromPyTorch({ weight_ih_l0: new Float32Array(17), weight_hh_l0: new Float32Array(12) }),
+        /^weight_ih_l0: expected \[3H, I\] = 6·I values \(H = 2\), got 17$/,
+      );
+      await expectGRUError(
+        () => fromPyTorch({ weight_ih_l0: new Int32Array(18), weight_hh_l0: new Float32Array(12) } as never),
+        /^tensor "weight_ih_l0": expected a Float32Array or \{ shape, data: Float32Array \}, got Int32Array\(18\)$/,
+      );
+      await expectGRUError(
+        () =>
+          fromPyTorch({ weight_ih_l0: { shape: [6, 3], data: new Float32Array(18), dtype: 'I64' }, weight_hh_l0: new Float32Array(12) }),
         /^tensor "weight_ih_l0": expected a floating-point dtype \(F32, F16, BF16, F64\), got "I64"$/,
       );
-      await expectGRUError(() => fromPyTorch({ weight_ih_l0: { shape: [6, 4], data: new Float32Array(18) }, weight_hh_l0: new Float32Array(12) }), /shape \[6, 4\] holds 24 values, data has 18/);
-      await expectGRUError(() => fromPyTorch({ ...gru(''), weight_hr_l0: new Float32Array(4) }), /^weight_hr_l0: a projection weight \(proj_size\) belongs to an LSTM, not a GRU$/);
-      await expectGRUError(() => fromPyTorch(new Float32Array(3) as never), /^tensors: expected a Map or a record of named tensors, got Float32Array\(3\)$/);
+      await expectGRUError(
+        () => fromPyTorch({ weight_ih_l0: { shape: [6, 4], data: new Float32Array(18) }, weight_hh_l0: new Float32Array(12) }),
+        /shape \[6, 4\] holds 24 values, data has 18/,
+      );
+      await expectGRUError(
+        () => fromPyTorch({ ...gru(''), weight_hr_l0: new Float32Array(4) }),
+        /^weight_hr_l0: a projection weight \(proj_size\) belongs to an LSTM, not a GRU$/,
+      );
+      await expectGRUError(
+        () => fromPyTorch(new Float32Array(3) as never),
+        /^tensors: expected a Map or a record of named tensors, got Float32Array\(3\)$/,
+      );
     },
   },
   {
@@ -697,13 +865,28 @@ const corruptionCases: Case[] = [
         }
         assert(errors > 0, `${file}: no corruption detected`);
       }
-      await expectGRUError(() => fromONNX(new Uint8Array([0x08, 0x80])), /^ModelProto: truncated varint at byte 1 \(the data ends at byte 2\)$/);
-      await expectGRUError(() => fromONNX(new Uint8Array([0x3a, 0x05, 0x0a])), /^ModelProto: field 7 at byte 0 claims 5 bytes, but only 1 remain/);
-      await expectGRUError(() => fromONNX(new Uint8Array([0x0b, 0x00])), /^ModelProto: field 1 at byte 0 has wire type group start, which ONNX does not use/);
+      await expectGRUError(
+        () => fromONNX(new Uint8Array([0x08, 0x80])),
+        /^ModelProto: truncated varint at byte 1 \(the data ends at byte 2\)$/,
+      );
+      await expectGRUError(
+        () => fromONNX(new Uint8Array([0x3a, 0x05, 0x0a])),
+        /^ModelProto: field 7 at byte 0 claims 5 bytes, but only 1 remain/,
+      );
+      await expectGRUError(
+        () => fromONNX(new Uint8Array([0x0b, 0x00])),
+        /^ModelProto: field 1 at byte 0 has wire type group start, which ONNX does not use/,
+      );
       await expectGRUError(() => fromONNX(new Uint8Array([0x08, 0x07])), /^ModelProto: no graph/);
       await expectGRUError(() => fromONNX(new Uint8Array([0x3a, 0x00])), /^ModelProto: no opset_import for the default ONNX domain/);
-      await expectGRUError(() => fromONNX(new Uint8Array([0x3a, 0x00, 0x42, 0x02, 0x10, 0x06])), /^ModelProto: opset 6; fromONNX reads the GRU of opsets 7 to 22/);
-      await expectGRUError(() => fromONNX(new Uint8Array([0x3a, 0x02, 0x0a, 0x01])), /^ModelProto\.graph\.node\[0\]: truncated varint|ModelProto\.graph: field 1 at byte 2 claims 1 bytes/);
+      await expectGRUError(
+        () => fromONNX(new Uint8Array([0x3a, 0x00, 0x42, 0x02, 0x10, 0x06])),
+        /^ModelProto: opset 6; fromONNX reads the GRU of opsets 7 to 22/,
+      );
+      await expectGRUError(
+        () => fromONNX(new Uint8Array([0x3a, 0x02, 0x0a, 0x01])),
+        /^ModelProto\.graph\.node\[0\]: truncated varint|ModelProto\.graph: field 1 at byte 2 claims 1 bytes/,
+      );
       await expectGRUError(() => fromONNX(new TextEncoder().encode('{"format": "layers-model"}')), /ModelProto/);
 
       // W, R, B of the wrong shape or type, through options.tensors (which replaces initializers)
@@ -713,7 +896,9 @@ const corruptionCases: Case[] = [
       const label = /ONNX GRU node "\/GRU" input/.source;
       await expectGRUError(
         () => fromONNX(model, { tensors: { [Wname]: { shape: [2, 12, 4], data: new Float32Array(96) } } }),
-        new RegExp(`^${label} W \\("onnx::GRU_\\d+"\\): expected shape \\[2, 12, 3\\] \\(num_directions, 3·hidden_size, input_size with hidden_size = 4, input_size = 3 from X's declared shape \\[5, 2, 3\\]\\), got \\[2, 12, 4\\]$`),
+        new RegExp(
+          `^${label} W \\("onnx::GRU_\\d+"\\): expected shape \\[2, 12, 3\\] \\(num_directions, 3·hidden_size, input_size with hidden_size = 4, input_size = 3 from X's declared shape \\[5, 2, 3\\]\\), got \\[2, 12, 4\\]$`,
+        ),
       );
       await expectGRUError(
         () => fromONNX(model, { tensors: { [Wname]: { shape: [1, 12, 3], data: new Float32Array(36) } } }),
@@ -735,15 +920,27 @@ const corruptionCases: Case[] = [
         () => fromONNX(model, { tensors: { [Wname]: { shape: [2, 12, 3], data: new Float32Array(72).fill(Infinity) } } }),
         /element 0 is Infinity; a weight must be finite/,
       );
-      await expectGRUError(() => fromONNX(model, { tensors: { [Wname]: { shape: [2, 12, 3], data: new Float32Array(7) } } }), /shape \[2, 12, 3\] holds 72 values, data has 7/);
-      await expectGRUError(() => fromONNX(model, { tensors: { [Wname]: new Float32Array(72) as never } }), /expected \{ shape, data \}, got Float32Array\(72\)/);
+      await expectGRUError(
+        () => fromONNX(model, { tensors: { [Wname]: { shape: [2, 12, 3], data: new Float32Array(7) } } }),
+        /shape \[2, 12, 3\] holds 72 values, data has 7/,
+      );
+      await expectGRUError(
+        () => fromONNX(model, { tensors: { [Wname]: new Float32Array(72) as never } }),
+        /expected \{ shape, data \}, got Float32Array\(72\)/,
+      );
       await expectGRUError(() => fromONNX(model, { tensor: {} } as never), /^options: unknown option "tensor"; expected tensors$/);
-      await expectGRUError(() => parseONNXTensor(bytes('onnx-backend-gru-defaults.W.pb').subarray(0, 60)), /^TensorProto: field \d+ at byte \d+ claims \d+ bytes|^TensorProto.*truncated/);
+      await expectGRUError(
+        () => parseONNXTensor(bytes('onnx-backend-gru-defaults.W.pb').subarray(0, 60)),
+        /^TensorProto: field \d+ at byte \d+ claims \d+ bytes|^TensorProto.*truncated/,
+      );
       const w = bytes('onnx-backend-gru-defaults.R.pb');
       await expectGRUError(() => parseONNXTensor(w.subarray(0, w.length - 6)), /^TensorProto/);
       // a graph whose W is an unsupported computation names it
       const backend = bytes('onnx-backend-gru-defaults.onnx');
-      await expectGRUError(() => fromONNX(backend, { tensors: { W: parseONNXTensor(bytes('onnx-backend-gru-defaults.W.pb')) } }), /input R \("R"\) is not constant: it is a graph input; pass its value in options\.tensors\["R"\]/);
+      await expectGRUError(
+        () => fromONNX(backend, { tensors: { W: parseONNXTensor(bytes('onnx-backend-gru-defaults.W.pb')) } }),
+        /input R \("R"\) is not constant: it is a graph input; pass its value in options\.tensors\["R"\]/,
+      );
     },
   },
   {
@@ -752,54 +949,129 @@ const corruptionCases: Case[] = [
       const { model, shards } = loadTFJS('tfjs-gru');
       const text = JSON.stringify(model);
       for (const at of positions(text.length, 5, 20, [0, 1, text.length - 1])) {
-        await expectGRUError(() => fromTFJSLayersModel(text.slice(0, at), shards), /^modelJson: (not valid JSON|expected the parsed model\.json object)/);
+        await expectGRUError(
+          () => fromTFJSLayersModel(text.slice(0, at), shards),
+          /^modelJson: (not valid JSON|expected the parsed model\.json object)/,
+        );
       }
-      await expectGRUError(() => fromTFJSLayersModel(model, [shards[0]!]), /^weightData: holds 1040 bytes, but the weightsManifest describes 2064 \(a shard is missing or truncated\)$/);
-      await expectGRUError(() => fromTFJSLayersModel(model, [shards[0]!, shards[1]!.subarray(0, 1000)]), /^weightData: holds 2040 bytes, but the weightsManifest describes 2064/);
+      await expectGRUError(
+        () => fromTFJSLayersModel(model, [shards[0]!]),
+        /^weightData: holds 1040 bytes, but the weightsManifest describes 2064 \(a shard is missing or truncated\)$/,
+      );
+      await expectGRUError(
+        () => fromTFJSLayersModel(model, [shards[0]!, shards[1]!.subarray(0, 1000)]),
+        /^weightData: holds 2040 bytes, but the weightsManifest describes 2064/,
+      );
       await expectGRUError(() => fromTFJSLayersModel(model, [...shards, new Uint8Array(8)]), /describes 2064 \(extra bytes/);
-      await expectGRUError(() => fromTFJSLayersModel(model, ['x'] as never), /^weightData\[0\]: expected a weight shard as a Uint8Array or ArrayBuffer, got "x"$/);
-      const edited = (fn: (m: { modelTopology: { config: { layers: { class_name: string; config: Record<string, unknown> }[] } }; weightsManifest: { weights: { name: string; shape: number[]; dtype: string }[] }[]; format?: string }) => void) => {
+      await expectGRUError(
+        () => fromTFJSLayersModel(model, ['x'] as never),
+        /^weightData\[0\]: expected a weight shard as a Uint8Array or ArrayBuffer, got "x"$/,
+      );
+      const edited = (
+        fn: (m: {
+          modelTopology: { config: { layers: { class_name: string; config: Record<string, unknown> }[] } };
+          weightsManifest: { weights: { name: string; shape: number[]; dtype: string }[] }[];
+          format?: string;
+        }) => void,
+      ) => {
         const m = JSON.parse(text);
         fn(m);
         return m;
       };
-      const spec = (m: Parameters<Parameters<typeof edited>[0]>[0], name: string) => m.weightsManifest[0]!.weights.find((w) => w.name === name)!;
+      const spec = (m: Parameters<Parameters<typeof edited>[0]>[0], name: string) =>
+        m.weightsManifest[0]!.weights.find((w) => w.name === name)!;
       await expectGRUError(
-        () => fromTFJSLayersModel(edited((m) => (spec(m, 'gru_a/kernel').shape = [5, 9])), shards),
+        () =>
+          fromTFJSLayersModel(
+            edited((m) => (spec(m, 'gru_a/kernel').shape = [5, 9])),
+            shards,
+          ),
         /^layer "gru_a": weight "gru_a\/kernel": expected shape \[input_size, 15\] \(I, 3·units\), got \[5, 9\]$/,
       );
       await expectGRUError(
-        () => fromTFJSLayersModel(edited((m) => (spec(m, 'bidi/backward_gru_b/recurrent_kernel').shape = [12, 4])), shards),
+        () =>
+          fromTFJSLayersModel(
+            edited((m) => (spec(m, 'bidi/backward_gru_b/recurrent_kernel').shape = [12, 4])),
+            shards,
+          ),
         /^layer "bidi" \(backward layer\): weight "bidi\/backward_gru_b\/recurrent_kernel": expected shape \[4, 12\] \(units, 3·units\), got \[12, 4\]$/,
       );
       await expectGRUError(
-        () => fromTFJSLayersModel(edited((m) => (spec(m, 'gru_d/bias').dtype = 'int32')), shards),
+        () =>
+          fromTFJSLayersModel(
+            edited((m) => (spec(m, 'gru_d/bias').dtype = 'int32')),
+            shards,
+          ),
         /^layer "gru_d": weight "gru_d\/bias": expected dtype float32, got int32$/,
       );
       await expectGRUError(
-        () => fromTFJSLayersModel(edited((m) => (spec(m, 'gru_a/recurrent_kernel').name = 'gru_a/other')), shards),
+        () =>
+          fromTFJSLayersModel(
+            edited((m) => (spec(m, 'gru_a/recurrent_kernel').name = 'gru_a/other')),
+            shards,
+          ),
         /^layer "gru_a": no recurrent_kernel in weightsManifest \(weights named after the layer: "gru_a\/kernel", "gru_a\/other", "gru_a\/bias"\)$/,
       );
       await expectGRUError(
-        () => fromTFJSLayersModel(edited((m) => (m.modelTopology.config.layers[0]!.config.reset_after = true)), shards),
+        () =>
+          fromTFJSLayersModel(
+            edited((m) => (m.modelTopology.config.layers[0]!.config.reset_after = true)),
+            shards,
+          ),
         /^layer "gru_a": weight "gru_a\/bias": expected shape \[2, 15\] \(reset_after true\), got \[15\]$/,
       );
       await expectGRUError(
-        () => fromTFJSLayersModel(edited((m) => (m.modelTopology.config.layers[2]!.config.use_bias = true)), shards),
+        () =>
+          fromTFJSLayersModel(
+            edited((m) => (m.modelTopology.config.layers[2]!.config.use_bias = true)),
+            shards,
+          ),
         /^layer "gru_c": use_bias is true but weightsManifest has no bias for it/,
       );
       await expectGRUError(
-        () => fromTFJSLayersModel(edited((m) => (m.modelTopology.config.layers[1]!.config.merge_mode = 'sum')), shards),
+        () =>
+          fromTFJSLayersModel(
+            edited((m) => (m.modelTopology.config.layers[1]!.config.merge_mode = 'sum')),
+            shards,
+          ),
         /^layer "bidi": Bidirectional merge_mode "sum" is not supported; webgpu-gru concatenates the directions/,
       );
       await expectGRUError(
-        () => fromTFJSLayersModel(edited((m) => (m.modelTopology.config.layers[3]!.config.recurrent_activation = 'swish')), shards),
+        () =>
+          fromTFJSLayersModel(
+            edited((m) => (m.modelTopology.config.layers[3]!.config.recurrent_activation = 'swish')),
+            shards,
+          ),
         /^layer "gru_d": config\.recurrent_activation: activation "swish" is not supported/,
       );
-      await expectGRUError(() => fromTFJSLayersModel(edited((m) => (m.format = 'graph-model')), shards), /^modelJson\.format: expected 'layers-model', got "graph-model" \(a graph model has no Keras layers/);
-      await expectGRUError(() => fromTFJSLayersModel(edited((m) => (m.weightsManifest = 3 as never)), shards), /^modelJson\.weightsManifest: expected an array/);
-      await expectGRUError(() => fromTFJSLayersModel(edited((m) => (m.modelTopology = null as never)), shards), /^modelJson\.modelTopology: expected an object, got null$/);
-      await expectGRUError(() => fromTFJSLayersModel(model, shards, { hardSigmoid: 'keras2' } as never), /^options\.hardSigmoid: expected 'tfjs' or 'keras3', got "keras2"$/);
+      await expectGRUError(
+        () =>
+          fromTFJSLayersModel(
+            edited((m) => (m.format = 'graph-model')),
+            shards,
+          ),
+        /^modelJson\.format: expected 'layers-model', got "graph-model" \(a graph model has no Keras layers/,
+      );
+      await expectGRUError(
+        () =>
+          fromTFJSLayersModel(
+            edited((m) => (m.weightsManifest = 3 as never)),
+            shards,
+          ),
+        /^modelJson\.weightsManifest: expected an array/,
+      );
+      await expectGRUError(
+        () =>
+          fromTFJSLayersModel(
+            edited((m) => (m.modelTopology = null as never)),
+            shards,
+          ),
+        /^modelJson\.modelTopology: expected an object, got null$/,
+      );
+      await expectGRUError(
+        () => fromTFJSLayersModel(model, shards, { hardSigmoid: 'keras2' } as never),
+        /^options\.hardSigmoid: expected 'tfjs' or 'keras3', got "keras2"$/,
+      );
       const nan = shards.map((s) => s.slice());
       new DataView(nan[0]!.buffer).setFloat32(0, NaN, true);
       await expectGRUError(() => fromTFJSLayersModel(model, nan), /^weight "gru_a\/kernel": element 0 is NaN/);
@@ -815,16 +1087,40 @@ const corruptionCases: Case[] = [
     async run() {
       const H = 2;
       const I = 3;
-      const base = { weight: new Float32Array(2 * 3 * H * I), recurrentWeight: new Float32Array(2 * 3 * H * H), hiddenSize: H, inputSize: I, direction: 'both' as const };
+      const base = {
+        weight: new Float32Array(2 * 3 * H * I),
+        recurrentWeight: new Float32Array(2 * 3 * H * H),
+        hiddenSize: H,
+        inputSize: I,
+        direction: 'both' as const,
+      };
       assert(fromWebNN(base).weights.length === 2, 'valid');
-      await expectGRUError(() => fromWebNN({ ...base, weight: new Float32Array(18) }), /^input\.weight: expected shape \[2, 6, 3\] = 36 values, got 18$/);
-      await expectGRUError(() => fromWebNN({ ...base, recurrentWeight: new Float64Array(24) as never }), /^input\.recurrentWeight: expected a Float32Array of shape \[2, 6, 2\] = 24 values, got Float64Array\(24\)$/);
-      await expectGRUError(() => fromWebNN({ ...base, bias: new Float32Array(6) }), /^input\.bias: expected shape \[2, 6\] = 12 values, got 6$/);
-      await expectGRUError(() => fromWebNN({ ...base, numDirections: 1 }), /^input\.numDirections: expected 2 \(direction 'both'\), got 1$/);
+      await expectGRUError(
+        () => fromWebNN({ ...base, weight: new Float32Array(18) }),
+        /^input\.weight: expected shape \[2, 6, 3\] = 36 values, got 18$/,
+      );
+      await expectGRUError(
+        () => fromWebNN({ ...base, recurrentWeight: new Float64Array(24) as never }),
+        /^input\.recurrentWeight: expected a Float32Array of shape \[2, 6, 2\] = 24 values, got Float64Array\(24\)$/,
+      );
+      await expectGRUError(
+        () => fromWebNN({ ...base, bias: new Float32Array(6) }),
+        /^input\.bias: expected shape \[2, 6\] = 12 values, got 6$/,
+      );
+      await expectGRUError(
+        () => fromWebNN({ ...base, numDirections: 1 }),
+        /^input\.numDirections: expected 2 \(direction 'both'\), got 1$/,
+      );
       await expectGRUError(() => fromWebNN({ ...base, layout: 'nrz' as never }), /^input\.layout: expected 'zrn' or 'rzn', got "nrz"$/);
-      await expectGRUError(() => fromWebNN({ ...base, activations: ['sigmoid', 'gelu'] as never }), /^input\.activations: expected two of 'sigmoid', 'tanh', 'relu'/);
+      await expectGRUError(
+        () => fromWebNN({ ...base, activations: ['sigmoid', 'gelu'] as never }),
+        /^input\.activations: expected two of 'sigmoid', 'tanh', 'relu'/,
+      );
       await expectGRUError(() => fromWebNN({ ...base, hiddenSize: 0 }), /^input\.hiddenSize: expected a positive integer, got 0$/);
-      await expectGRUError(() => fromWebNN({ ...base, initialHiddenState: new Float32Array(5) }), /^input\.initialHiddenState: expected a Float32Array of shape \[2, batch, 2\]/);
+      await expectGRUError(
+        () => fromWebNN({ ...base, initialHiddenState: new Float32Array(5) }),
+        /^input\.initialHiddenState: expected a Float32Array of shape \[2, batch, 2\]/,
+      );
       await expectGRUError(() => fromWebNN({ ...base, steps: 3 } as never), /^input: unknown key "steps"/);
       const lone = fromWebNN({ ...base, recurrentBias: new Float32Array(12).fill(1) });
       assert(lone.weights[1]!.biasIh!.every((v) => v === 0) && lone.weights[1]!.biasHh![0] === 1, 'a lone recurrentBias pairs with zeros');

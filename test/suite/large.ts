@@ -29,7 +29,13 @@ export const largeCases: Case[] = [
   // Long loops inside one persistent dispatch: llvmpipe silently ends a loop after 65 535
   // iterations, which a 256-wide layer reached after 76 steps before the chunks were sized to it;
   // a stack in one dispatch (sequence_stack) runs every layer's loops in the same invocation.
-  ...([['persistent', 1], ['persistent-split', 1], ['persistent', 2]] as const).map(
+  ...(
+    [
+      ['persistent', 1],
+      ['persistent-split', 1],
+      ['persistent', 2],
+    ] as const
+  ).map(
     ([schedule, numLayers]): Case => ({
       name: `large: H = I = 256, T = 300, B = 1, ${numLayers} layer${numLayers > 1 ? 's' : ''}, ${schedule} (inner loops past 65 535 iterations)`,
       timeoutMs: 300_000,
@@ -65,9 +71,13 @@ export const largeCases: Case[] = [
       });
       const gru = await GRU.create(tight, o, weights);
       try {
-        for (const [batch, expected] of [[9, 'stepwise'], [2, 'persistent']] as const) {
+        for (const [batch, expected] of [
+          [9, 'stepwise'],
+          [2, 'persistent'],
+        ] as const) {
           const chosen = gru.scheduleFor(batch);
-          if (chosen !== expected) throw new Error(`auto chose ${chosen} at B = ${batch} with the weights over one binding, expected ${expected}`);
+          if (chosen !== expected)
+            throw new Error(`auto chose ${chosen} at B = ${batch} with the weights over one binding, expected ${expected}`);
         }
         // B = 9 runs stepwise; the first 2 rows (B·D ≤ 8) run persistent, one dispatch per layer
         // since the layers no longer share a binding.
@@ -82,7 +92,10 @@ export const largeCases: Case[] = [
       } finally {
         gru.destroy();
       }
-      await expectGRUError(() => GRU.create(tight, { ...o, schedule: 'wavefront' }, weights), /^options\.schedule: 'wavefront' binds every layer's weights at once/);
+      await expectGRUError(
+        () => GRU.create(tight, { ...o, schedule: 'wavefront' }, weights),
+        /^options\.schedule: 'wavefront' binds every layer's weights at once/,
+      );
     },
   },
   {

@@ -27,7 +27,14 @@ import {
   linearReference,
   type GRUOptions,
 } from '../../src/index.js';
-import { CharModel, CharModelReference, CharModelWasm, charModelFromSafetensors, createCharModel, type CharModelWeights } from '../../demo/char-model.js';
+import {
+  CharModel,
+  CharModelReference,
+  CharModelWasm,
+  charModelFromSafetensors,
+  createCharModel,
+  type CharModelWeights,
+} from '../../demo/char-model.js';
 import type { Case } from './registry.js';
 import { assertClose, countingBuffers, expectGRUError, randomWeights, record, rng, uniform, type Tolerance } from './util.js';
 
@@ -37,17 +44,29 @@ const MODEL_LOGITS_TOLERANCE: Tolerance = { rtol: 1e-4, atol: 1e-4 };
 const MIN_MARGIN = 0.05;
 
 function upload(device: GPUDevice, data: Float32Array | Uint32Array, usage = GPUBufferUsage.STORAGE): GPUBuffer {
-  const buffer = device.createBuffer({ label: 'layers test input', size: Math.max(16, data.byteLength), usage: usage | GPUBufferUsage.COPY_DST });
+  const buffer = device.createBuffer({
+    label: 'layers test input',
+    size: Math.max(16, data.byteLength),
+    usage: usage | GPUBufferUsage.COPY_DST,
+  });
   device.queue.writeBuffer(buffer, 0, data as Float32Array<ArrayBuffer>);
   return buffer;
 }
 
 function storageBuffer(device: GPUDevice, bytes: number): GPUBuffer {
-  return device.createBuffer({ label: 'layers test output', size: Math.max(16, bytes), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
+  return device.createBuffer({
+    label: 'layers test output',
+    size: Math.max(16, bytes),
+    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC,
+  });
 }
 
 async function read(device: GPUDevice, buffer: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
-  const staging = device.createBuffer({ label: 'layers test read-back', size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  const staging = device.createBuffer({
+    label: 'layers test read-back',
+    size: bytes,
+    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+  });
   const encoder = device.createCommandEncoder();
   encoder.copyBufferToBuffer(buffer, 0, staging, 0, bytes);
   device.queue.submit([encoder.finish()]);
@@ -131,7 +150,12 @@ const idOf = (c: string) => c.charCodeAt(0) - 97;
  * logits of each of the `n` steps and the token each chooses. Throws where the path has a near-tie
  * (a top-1/top-2 margin under MIN_MARGIN), which would make a float32 model's tokens a coin toss.
  */
-async function twinPath(cpu: CharModelReference, prompt: string, n: number, seed: number): Promise<{ logits: Float32Array[]; path: number[] }> {
+async function twinPath(
+  cpu: CharModelReference,
+  prompt: string,
+  n: number,
+  seed: number,
+): Promise<{ logits: Float32Array[]; path: number[] }> {
   cpu.reset();
   for (const c of prompt.slice(0, -1)) await cpu.stepLogits(idOf(c));
   let feed: number | undefined = idOf(prompt[prompt.length - 1]!);
@@ -190,7 +214,10 @@ export const layerCases: Case[] = [
         const weight = uniform(random, OUT * IN, 1 / Math.sqrt(IN));
         const bias = withBias ? uniform(random, OUT, 0.5) : undefined;
         const x = uniform(random, B * IN, 1);
-        const linear = await Linear.create(device, bias ? { weight, bias, inFeatures: IN, outFeatures: OUT } : { weight, inFeatures: IN, outFeatures: OUT });
+        const linear = await Linear.create(
+          device,
+          bias ? { weight, bias, inFeatures: IN, outFeatures: OUT } : { weight, inFeatures: IN, outFeatures: OUT },
+        );
         const input = upload(device, x);
         const out = storageBuffer(device, B * OUT * 4);
         try {
@@ -208,7 +235,11 @@ export const layerCases: Case[] = [
   {
     name: 'layers: argmax equals its twin exactly, ties to the first maximum (N×B = 101×9, 3×3, 200×5)',
     async run(device) {
-      for (const [N, B] of [[101, 9], [3, 3], [200, 5]] as const) {
+      for (const [N, B] of [
+        [101, 9],
+        [3, 3],
+        [200, 5],
+      ] as const) {
         const random = rng(500 + N);
         const logits = uniform(random, N * B, 3);
         // Row 0: a tie between two maxima; row 1: all equal; the last row: the maximum at the end.
@@ -283,7 +314,8 @@ export const layerCases: Case[] = [
         const first = await gpu.step(0);
         const second = await gpu.step();
         cpu.reset();
-        if (first !== (await cpu.step(0)) || second !== (await cpu.step())) throw new Error('step() after step(token) differs from the twin');
+        if (first !== (await cpu.step(0)) || second !== (await cpu.step()))
+          throw new Error('step() after step(token) differs from the twin');
       } finally {
         gpu.destroy();
         cpu.destroy();
@@ -316,9 +348,12 @@ export const layerCases: Case[] = [
 
             const seen: number[] = [];
             const got = await model.generate(prompt, n, { onToken: (t, c, i) => seen.push(t, idOf(c!), i) });
-            if (got.tokens.join() !== want.tokens.join()) throw new Error(`${simd} tokens differ from the CPU twin's:\n  wasm ${got.text}\n  cpu  ${want.text}`);
-            if (got.text !== want.text || got.stepMs.length !== n || got.aborted) throw new Error(`${simd}: the generation result is incomplete`);
-            if (seen.join() !== want.tokens.flatMap((t, i) => [t, t, i]).join()) throw new Error('onToken was not called once per token, in order, with its character');
+            if (got.tokens.join() !== want.tokens.join())
+              throw new Error(`${simd} tokens differ from the CPU twin's:\n  wasm ${got.text}\n  cpu  ${want.text}`);
+            if (got.text !== want.text || got.stepMs.length !== n || got.aborted)
+              throw new Error(`${simd}: the generation result is incomplete`);
+            if (seen.join() !== want.tokens.flatMap((t, i) => [t, t, i]).join())
+              throw new Error('onToken was not called once per token, in order, with its character');
 
             // The logits along the twin's path, step by step (feed, then stepLogits).
             model.reset();
@@ -337,13 +372,15 @@ export const layerCases: Case[] = [
             const first = await model.step(0);
             const second = await model.step();
             cpu.reset();
-            if (first !== (await cpu.step(0)) || second !== (await cpu.step())) throw new Error(`${simd}: step() after step(token) differs from the twin`);
+            if (first !== (await cpu.step(0)) || second !== (await cpu.step()))
+              throw new Error(`${simd}: step() after step(token) differs from the twin`);
             await expectGRUError(() => model.step(23), /^token: expected a token id in \[0, 23\), got 23$/);
           } finally {
             model.destroy();
             model.destroy();
           }
-          if (model.gru.memoryBytes !== 0) throw new Error(`${simd}: ${model.gru.memoryBytes} bytes of wasm memory still allocated after destroy()`);
+          if (model.gru.memoryBytes !== 0)
+            throw new Error(`${simd}: ${model.gru.memoryBytes} bytes of wasm memory still allocated after destroy()`);
           await expectGRUError(() => model.generate('a', 1), /^this CharModelWasm: expected a live model, got one that was destroyed/);
         }
 
@@ -361,9 +398,12 @@ export const layerCases: Case[] = [
         // Forced onto WebGPU: a CharModel on the suite's device, which stays alive after destroy().
         const gpu = await createCharModel(w, { device, backend: 'webgpu' });
         try {
-          if (!(gpu instanceof CharModel) || gpu.device !== device) throw new Error("createCharModel with backend 'webgpu' gave no CharModel on the given device");
-          if (gpu.reason !== "backend 'webgpu' was asked for, on the given device") throw new Error(`webgpu reason ${JSON.stringify(gpu.reason)}`);
-          if ((await gpu.generate(prompt, 12)).text !== want.text!.slice(0, 12)) throw new Error("createCharModel's CharModel generates other text than the twin");
+          if (!(gpu instanceof CharModel) || gpu.device !== device)
+            throw new Error("createCharModel with backend 'webgpu' gave no CharModel on the given device");
+          if (gpu.reason !== "backend 'webgpu' was asked for, on the given device")
+            throw new Error(`webgpu reason ${JSON.stringify(gpu.reason)}`);
+          if ((await gpu.generate(prompt, 12)).text !== want.text!.slice(0, 12))
+            throw new Error("createCharModel's CharModel generates other text than the twin");
         } finally {
           gpu.destroy();
         }
@@ -396,7 +436,10 @@ export const layerCases: Case[] = [
       } finally {
         gpu.destroy();
       }
-      await expectGRUError(() => charModelFromSafetensors(bytes, { head: 'out' }), /^safetensors: no tensor named "out\.weight"; the file holds /);
+      await expectGRUError(
+        () => charModelFromSafetensors(bytes, { head: 'out' }),
+        /^safetensors: no tensor named "out\.weight"; the file holds /,
+      );
       await expectGRUError(() => charModelFromSafetensors(bytes, { vocab: ['a'] }), /^names\.vocab: expected 11 characters/);
       await expectGRUError(() => charModelFromSafetensors(bytes.subarray(0, 100)), /^safetensors: /);
     },
@@ -406,17 +449,38 @@ export const layerCases: Case[] = [
     async run(device) {
       const w = randomModel(5, 3, 4, 621);
       await expectGRUError(() => CharModel.create({} as GPUDevice, w), /^device: expected a GPUDevice/);
-      await expectGRUError(() => CharModel.create(device, { ...w, embedding: new Float32Array(14) }), /^weights\.embedding: expected 15 values \(\[V, E\] = \[5, 3\]/);
-      await expectGRUError(() => CharModel.create(device, { ...w, head: { weight: new Float32Array(19) } }), /^weights\.head\.weight: expected \[V, H\] = V·4 values/);
-      await expectGRUError(() => CharModel.create(device, { ...w, head: { weight: w.head.weight, bias: new Float32Array(4) } }), /^weights\.head\.bias: expected 5 values/);
+      await expectGRUError(
+        () => CharModel.create(device, { ...w, embedding: new Float32Array(14) }),
+        /^weights\.embedding: expected 15 values \(\[V, E\] = \[5, 3\]/,
+      );
+      await expectGRUError(
+        () => CharModel.create(device, { ...w, head: { weight: new Float32Array(19) } }),
+        /^weights\.head\.weight: expected \[V, H\] = V·4 values/,
+      );
+      await expectGRUError(
+        () => CharModel.create(device, { ...w, head: { weight: w.head.weight, bias: new Float32Array(4) } }),
+        /^weights\.head\.bias: expected 5 values/,
+      );
       await expectGRUError(() => CharModel.create(device, { ...w, vocab: ['a', 'b'] }), /^weights\.embedding: expected 6 values/);
-      await expectGRUError(() => CharModel.create(device, { ...w, gru: { ...w.gru, options: { ...w.gru.options, direction: 'bidirectional' } } }), /^weights\.gru\.options\.direction: expected 'forward'/);
-      await expectGRUError(() => CharModel.create(device, { ...w, extra: 1 } as unknown as CharModelWeights), /^weights: unknown key "extra"/);
+      await expectGRUError(
+        () => CharModel.create(device, { ...w, gru: { ...w.gru, options: { ...w.gru.options, direction: 'bidirectional' } } }),
+        /^weights\.gru\.options\.direction: expected 'forward'/,
+      );
+      await expectGRUError(
+        () => CharModel.create(device, { ...w, extra: 1 } as unknown as CharModelWeights),
+        /^weights: unknown key "extra"/,
+      );
       const nan = Float32Array.from(w.embedding);
       nan[4] = NaN;
       await expectGRUError(() => CharModel.create(device, { ...w, embedding: nan }), /^weights\.embedding: element 4 is NaN/);
-      await expectGRUError(() => Embedding.create(device, { weight: new Float32Array(6), vocabSize: 2, embeddingSize: 2.5 }), /^weights\.embeddingSize: expected a positive integer, got 2\.5$/);
-      await expectGRUError(() => Linear.create(device, { weight: new Float32Array(6), inFeatures: 2, outFeatures: 2 }), /^weights\.weight: expected 4 values/);
+      await expectGRUError(
+        () => Embedding.create(device, { weight: new Float32Array(6), vocabSize: 2, embeddingSize: 2.5 }),
+        /^weights\.embeddingSize: expected a positive integer, got 2\.5$/,
+      );
+      await expectGRUError(
+        () => Linear.create(device, { weight: new Float32Array(6), inFeatures: 2, outFeatures: 2 }),
+        /^weights\.weight: expected 4 values/,
+      );
       await expectGRUError(() => Argmax.create(device, { size: 0 }), /^options\.size: expected a positive integer, got 0$/);
 
       const model = await CharModel.create(device, w);
@@ -440,7 +504,8 @@ export const layerCases: Case[] = [
         if (empty.tokens.length !== 0) throw new Error('n = 0 generated tokens');
         const controller = new AbortController();
         const stopped = await model.generate('a', 10, { signal: controller.signal, onToken: (_, __, i) => i === 2 && controller.abort() });
-        if (!stopped.aborted || stopped.tokens.length !== 3) throw new Error(`abort after 3 tokens gave ${stopped.tokens.length} (aborted ${stopped.aborted})`);
+        if (!stopped.aborted || stopped.tokens.length !== 3)
+          throw new Error(`abort after 3 tokens gave ${stopped.tokens.length} (aborted ${stopped.aborted})`);
 
         const pass = device.createCommandEncoder().beginComputePass();
         await expectGRUError(() => linear.encode(pass, small, small, 1), /^input: expected a GPUBuffer of at least 12 bytes/);

@@ -84,12 +84,14 @@ export function matrixData(c: MatrixConfig, index: number, schedule?: GRUOptions
 export const MATRIX: { config: MatrixConfig; name: string }[] = matrix().map((config) => ({ config, name: describeConfig(config) }));
 
 export const matrixCases: Case[] = MATRIX.flatMap(({ config: c, name }, index) =>
-  GRU.schedules.filter((schedule) => schedule !== 'wavefront' || c.options.direction !== 'bidirectional').map((schedule) => ({
-    name: `${name} ${schedule}`,
-    timeoutMs: 60_000,
-    async run(device: GPUDevice) {
-      const d = matrixData(c, index, schedule);
-      await checkAgainstReference(device, d.options, d.weights, d.input, d.args);
-    },
-  })),
+  GRU.schedules
+    .filter((schedule) => schedule !== 'wavefront' || c.options.direction !== 'bidirectional')
+    .map((schedule) => ({
+      name: `${name} ${schedule}`,
+      timeoutMs: 60_000,
+      async run(device: GPUDevice) {
+        const d = matrixData(c, index, schedule);
+        await checkAgainstReference(device, d.options, d.weights, d.input, d.args);
+      },
+    })),
 );

@@ -69,7 +69,8 @@ export const scheduleCases: Case[] = [
           if (!Object.is(roundToHalf(x), want)) throw new Error(`roundToHalf(${x}) = ${roundToHalf(x)}, expected ${want}`);
         }
       }
-      if (toHalf(65519.99) !== 0x7bff || toHalf(65520) !== 0x7c00 || toHalf(-0) !== 0x8000) throw new Error('toHalf at the ends of the range');
+      if (toHalf(65519.99) !== 0x7bff || toHalf(65520) !== 0x7c00 || toHalf(-0) !== 0x8000)
+        throw new Error('toHalf at the ends of the range');
     },
   },
 ];

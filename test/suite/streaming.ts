@@ -5,7 +5,7 @@
  * tile sees other rows, so a compiler may order the same sums differently. forwardGPU vs forward:
  * exactly equal (the same plan, pipelines and data).
  */
-import { GRU, type GRUOptions, type Schedule } from '../../src/index.js';
+import { GRU, type GPUResult, type GRUOptions, type Schedule } from '../../src/index.js';
 import type { Case } from './registry.js';
 import { assertClose, expectGRUError, randomWeights, rng, uniform, type Tolerance } from './util.js';
 
@@ -111,7 +111,7 @@ function gpuFormCase(o: GRUOptions, lengths: boolean): Case {
         const want = await gru.forward(input, { steps: T, batch: B, h0, seqLengths });
         const inputBuffer = uploadBuffer(device, input, GPUBufferUsage.STORAGE);
         owned.push(inputBuffer);
-        let result;
+        let result: GPUResult;
         if (lengths) {
           const h0Buffer = uploadBuffer(device, h0, GPUBufferUsage.COPY_SRC);
           const output = device.createBuffer({ size: T * B * D * H * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
@@ -126,7 +126,7 @@ function gpuFormCase(o: GRUOptions, lengths: boolean): Case {
         assertClose('forwardGPU output', await readBuffer(device, result.output, T * B * D * H * 4), want.output, EXACT);
         assertClose('forwardGPU hN', await readBuffer(device, result.hN, L * D * B * H * 4), want.hN, EXACT);
       } finally {
-        owned.forEach((b) => b.destroy());
+        for (const b of owned) b.destroy();
         gru.destroy();
       }
     },

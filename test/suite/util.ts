@@ -136,11 +136,11 @@ export async function expectGRUError(fn: () => unknown, pattern: RegExp): Promis
 export async function countingBuffers(device: GPUDevice, fn: (live: () => number) => Promise<void>): Promise<void> {
   const live = new Set<GPUBuffer>();
   const create = device.createBuffer;
-  device.createBuffer = function (descriptor: GPUBufferDescriptor): GPUBuffer {
+  device.createBuffer = (descriptor: GPUBufferDescriptor): GPUBuffer => {
     const buffer = create.call(device, descriptor);
     const destroy = buffer.destroy;
     live.add(buffer);
-    buffer.destroy = function () {
+    buffer.destroy = () => {
       live.delete(buffer);
       destroy.call(buffer);
     };

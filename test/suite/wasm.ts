@@ -9,14 +9,33 @@
  * weight formats keep their own (test/suite/formats.ts).
  */
 import gruSource from '../../assembly/gru.ts?raw';
-import { createGRU, GRU, GRUError, gruReference, WasmGRU, WasmGRUState, type GRUOptions, type WasmBackendOptions } from '../../src/index.js';
+import {
+  createGRU,
+  GRU,
+  GRUError,
+  gruReference,
+  WasmGRU,
+  type WasmGRUState,
+  type GRUOptions,
+  type WasmBackendOptions,
+} from '../../src/index.js';
 import { CFG_FIELDS } from '../../src/wasm/layout.js';
 import { liveWorkers } from '../../src/wasm/pool.js';
 import { ACTIVATION_CONFIGS } from './activations.js';
 import { SHAPES, TOLERANCE } from './formats.js';
 import { MATRIX, matrixData } from './matrix.js';
 import type { Case } from './registry.js';
-import { assertClose, expectGRUError, F32_TOLERANCE, randomWeights, rng, uniform, type CaseData, type Difference, type Tolerance } from './util.js';
+import {
+  assertClose,
+  expectGRUError,
+  F32_TOLERANCE,
+  randomWeights,
+  rng,
+  uniform,
+  type CaseData,
+  type Difference,
+  type Tolerance,
+} from './util.js';
 
 /** The largest error of the wasm backend against the reference over the f32 cases, for the report. */
 export const wasmWorst: Difference = { maxAbs: 0, maxRel: 0 };
@@ -45,7 +64,8 @@ async function checkWasm(d: CaseData, variants: WasmBackendOptions[], tol: Toler
     } finally {
       gru.destroy();
     }
-    if (gru.memoryBytes !== 0) throw new Error(`${variantName(v)}: ${gru.memoryBytes} bytes of wasm memory still allocated after destroy()`);
+    if (gru.memoryBytes !== 0)
+      throw new Error(`${variantName(v)}: ${gru.memoryBytes} bytes of wasm memory still allocated after destroy()`);
   }
 }
 
@@ -81,7 +101,11 @@ const formatCases: Case[] = (['f16', 'int8'] as const).map((format) => ({
     for (const [index, { o, steps, batch }] of SHAPES.entries()) {
       const options = { ...o, weightFormat: format };
       const input = uniform(rng(700 + index), steps * batch * o.inputSize, 1);
-      await checkWasm({ options, weights: randomWeights(o, 710 + index), input, args: { steps, batch } }, VARIANTS.slice(0, 1), TOLERANCE[format]);
+      await checkWasm(
+        { options, weights: randomWeights(o, 710 + index), input, args: { steps, batch } },
+        VARIANTS.slice(0, 1),
+        TOLERANCE[format],
+      );
     }
   },
 }));
@@ -113,7 +137,7 @@ const streamingCases: Case[] = [true, false].map((resetAfter) => ({
         if (t % 3 === 0) {
           const got = gru.stepSync(x, state);
           // No allocation per step: the same view of the GRU's memory every time.
-          if (view && got !== view) throw new Error('stepSync without `out` returned a new array; expected the state\'s view');
+          if (view && got !== view) throw new Error("stepSync without `out` returned a new array; expected the state's view");
           view = got;
           assertClose(`stepSync t=${t}`, got, want, SAME);
         } else if (t % 3 === 1) {
@@ -133,7 +157,10 @@ const streamingCases: Case[] = [true, false].map((resetAfter) => ({
       assertClose('first step after set(h0)', again, whole.output.subarray(0, B * H), SAME);
       state.destroy();
       state.destroy();
-      await expectGRUError(() => gru.stepSync(input.subarray(0, B * o.inputSize), state), /^state: expected a live GRUState, got one that was destroyed$/);
+      await expectGRUError(
+        () => gru.stepSync(input.subarray(0, B * o.inputSize), state),
+        /^state: expected a live GRUState, got one that was destroyed$/,
+      );
     } finally {
       gru.destroy();
     }
@@ -161,8 +188,16 @@ const errorCases: Case[] = [
     async run(device) {
       const base: GRUOptions = { inputSize: 3, hiddenSize: 4, numLayers: 2 };
       const weights = randomWeights(base, 2);
-      await sameError('bad option', () => GRU.create(device, { ...base, hiddenSize: 0 }, weights), () => WasmGRU.create({ ...base, hiddenSize: 0 }, weights));
-      await sameError('bad weights', () => GRU.create(device, base, weights.slice(1)), () => WasmGRU.create(base, weights.slice(1)));
+      await sameError(
+        'bad option',
+        () => GRU.create(device, { ...base, hiddenSize: 0 }, weights),
+        () => WasmGRU.create({ ...base, hiddenSize: 0 }, weights),
+      );
+      await sameError(
+        'bad weights',
+        () => GRU.create(device, base, weights.slice(1)),
+        () => WasmGRU.create(base, weights.slice(1)),
+      );
       const gpu = await GRU.create(device, base, weights);
       const wasm = await WasmGRU.create(base, weights);
       try {
@@ -176,29 +211,78 @@ const errorCases: Case[] = [
           ['args', input, undefined],
         ];
         for (const [label, x, args] of bad) {
-          await sameError(label, () => gpu.forward(x, args as { steps: number; batch: number }), () => wasm.forward(x, args as { steps: number; batch: number }));
+          await sameError(
+            label,
+            () => gpu.forward(x, args as { steps: number; batch: number }),
+            () => wasm.forward(x, args as { steps: number; batch: number }),
+          );
         }
-        await sameError('createState batch', () => gpu.createState(0), () => wasm.createState(0));
-        await sameError('createState h0', () => gpu.createState(2, { h0: new Float32Array(1) }), () => wasm.createState(2, { h0: new Float32Array(1) }));
+        await sameError(
+          'createState batch',
+          () => gpu.createState(0),
+          () => wasm.createState(0),
+        );
+        await sameError(
+          'createState h0',
+          () => gpu.createState(2, { h0: new Float32Array(1) }),
+          () => wasm.createState(2, { h0: new Float32Array(1) }),
+        );
         const gs = gpu.createState(2);
         const ws = wasm.createState(2);
-        await sameError('step x', () => gpu.step(new Float32Array(5), gs), () => wasm.step(new Float32Array(5), ws));
-        await sameError('state.set', () => gs.set(new Float32Array(1)), () => ws.set(new Float32Array(1)));
-        await expectGRUError(() => wasm.stepSync(new Float32Array(6), ws, new Float32Array(3)), /^out: expected \[B, H\] = \[2, 4\] = 8 values, got 3$/);
-        await expectGRUError(() => wasm.step(new Float32Array(6), gs as unknown as WasmGRUState), /^state: expected a WasmGRUState made by this GRU's createState, got a GRUState$/);
+        await sameError(
+          'step x',
+          () => gpu.step(new Float32Array(5), gs),
+          () => wasm.step(new Float32Array(5), ws),
+        );
+        await sameError(
+          'state.set',
+          () => gs.set(new Float32Array(1)),
+          () => ws.set(new Float32Array(1)),
+        );
+        await expectGRUError(
+          () => wasm.stepSync(new Float32Array(6), ws, new Float32Array(3)),
+          /^out: expected \[B, H\] = \[2, 4\] = 8 values, got 3$/,
+        );
+        await expectGRUError(
+          () => wasm.step(new Float32Array(6), gs as unknown as WasmGRUState),
+          /^state: expected a WasmGRUState made by this GRU's createState, got a GRUState$/,
+        );
         gpu.destroy();
         wasm.destroy();
-        await sameError('destroyed', () => gpu.forward(input, { steps: 5, batch: 2 }), () => wasm.forward(input, { steps: 5, batch: 2 }));
-        await sameError('destroyed state', () => gs.get(), () => ws.get());
+        await sameError(
+          'destroyed',
+          () => gpu.forward(input, { steps: 5, batch: 2 }),
+          () => wasm.forward(input, { steps: 5, batch: 2 }),
+        );
+        await sameError(
+          'destroyed state',
+          () => gs.get(),
+          () => ws.get(),
+        );
       } finally {
         gpu.destroy();
         wasm.destroy();
       }
-      await expectGRUError(() => WasmGRU.create(base, weights, { threads: 0 }), /^wasmOptions\.threads: expected an integer in \[1, 64\], got 0$/);
-      await expectGRUError(() => WasmGRU.create(base, weights, { simd: 'avx' as 'auto' }), /^wasmOptions\.simd: expected 'auto', 'relaxed' or 'simd128', got "avx"$/);
-      await expectGRUError(() => WasmGRU.create(base, weights, { thread: 2 } as WasmBackendOptions), /^wasmOptions: unknown option "thread"; expected one of threads, poolThreshold, simd, module$/);
-      await expectGRUError(() => createGRU(base, weights, { backend: 'cuda' as 'auto' }), /^init\.backend: expected 'auto', 'webgpu' or 'wasm', got "cuda"$/);
-      await expectGRUError(() => createGRU(base, weights, { backend: 'webgpu', gpu: { requestAdapter: async () => null } as unknown as GPU }), /^init\.backend: 'webgpu' needs a WebGPU adapter, got none from requestAdapter\(\)$/);
+      await expectGRUError(
+        () => WasmGRU.create(base, weights, { threads: 0 }),
+        /^wasmOptions\.threads: expected an integer in \[1, 64\], got 0$/,
+      );
+      await expectGRUError(
+        () => WasmGRU.create(base, weights, { simd: 'avx' as 'auto' }),
+        /^wasmOptions\.simd: expected 'auto', 'relaxed' or 'simd128', got "avx"$/,
+      );
+      await expectGRUError(
+        () => WasmGRU.create(base, weights, { thread: 2 } as WasmBackendOptions),
+        /^wasmOptions: unknown option "thread"; expected one of threads, poolThreshold, simd, module$/,
+      );
+      await expectGRUError(
+        () => createGRU(base, weights, { backend: 'cuda' as 'auto' }),
+        /^init\.backend: expected 'auto', 'webgpu' or 'wasm', got "cuda"$/,
+      );
+      await expectGRUError(
+        () => createGRU(base, weights, { backend: 'webgpu', gpu: { requestAdapter: async () => null } as unknown as GPU }),
+        /^init\.backend: 'webgpu' needs a WebGPU adapter, got none from requestAdapter\(\)$/,
+      );
     },
   },
   {
@@ -256,8 +340,11 @@ const errorCases: Case[] = [
       if (!body) throw new Error('class Cfg not found in assembly/gru.ts');
       const fields = [...body.matchAll(/^\s+(\w+): (\w+);/gm)].map((m) => `${m[1]}:${m[2]}`);
       const floats = new Set(['fAlpha', 'fBeta', 'gAlpha', 'gBeta', 'clip']);
-      const expected = CFG_FIELDS.map((f) => `${f}:${floats.has(f) ? 'f32' : /^(gx|u|bhn|h|hg|rh|out|lengths)$/.test(f) ? 'usize' : 'i32'}`);
-      if (fields.join() !== expected.join()) throw new Error(`Cfg fields:\n  assembly: ${fields.join(', ')}\n  layout:   ${expected.join(', ')}`);
+      const expected = CFG_FIELDS.map(
+        (f) => `${f}:${floats.has(f) ? 'f32' : /^(gx|u|bhn|h|hg|rh|out|lengths)$/.test(f) ? 'usize' : 'i32'}`,
+      );
+      if (fields.join() !== expected.join())
+        throw new Error(`Cfg fields:\n  assembly: ${fields.join(', ')}\n  layout:   ${expected.join(', ')}`);
     },
   },
 ];
@@ -302,7 +389,8 @@ const choiceCases: Case[] = [
         try {
           if (gru.backend !== backend) throw new Error(`${label}: chose ${gru.backend} (${gru.reason}), expected ${backend}`);
           if (!reason.test(gru.reason)) throw new Error(`${label}: reason ${JSON.stringify(gru.reason)} does not match ${reason}`);
-          if (gru.options.inputSize === 128) assertClose(`${label} forward`, (await gru.forward(input, { steps: 2, batch: 1 })).output, want.output, F32_TOLERANCE);
+          if (gru.options.inputSize === 128)
+            assertClose(`${label} forward`, (await gru.forward(input, { steps: 2, batch: 1 })).output, want.output, F32_TOLERANCE);
         } finally {
           gru.destroy();
         }
@@ -315,20 +403,64 @@ const choiceCases: Case[] = [
         'wasm',
         hasGPU ? /^the WebGPU adapter \(.*swiftshader.*\) runs on the CPU/i : /^there is no WebGPU here/,
       );
-      await expect('no adapter', createGRU(big, wBig, { gpu: { requestAdapter: async () => null } as unknown as GPU }), 'wasm', /^WebGPU gave no adapter$/);
-      await expect('fallback adapter', createGRU(big, wBig, { gpu: gpuClaiming(device, { isFallbackAdapter: true }) }), 'wasm', /runs on the CPU/);
+      await expect(
+        'no adapter',
+        createGRU(big, wBig, { gpu: { requestAdapter: async () => null } as unknown as GPU }),
+        'wasm',
+        /^WebGPU gave no adapter$/,
+      );
+      await expect(
+        'fallback adapter',
+        createGRU(big, wBig, { gpu: gpuClaiming(device, { isFallbackAdapter: true }) }),
+        'wasm',
+        /runs on the CPU/,
+      );
 
       const destroyed = { count: 0 };
       const hardware = deviceClaiming(device, HARDWARE, destroyed);
-      await expect('hardware device', createGRU(big, wBig, { device: hardware }), 'webgpu', /^the given device's adapter \(nvidia \/ hopper \/ NVIDIA H200\) is hardware$/);
+      await expect(
+        'hardware device',
+        createGRU(big, wBig, { device: hardware }),
+        'webgpu',
+        /^the given device's adapter \(nvidia \/ hopper \/ NVIDIA H200\) is hardware$/,
+      );
       if (destroyed.count !== 0) throw new Error("destroy() of a GRU made on the caller's device destroyed the device");
-      await expect('hardware adapter', createGRU(big, wBig, { gpu: gpuClaiming(hardware, HARDWARE) }), 'webgpu', /^the WebGPU adapter \(nvidia .*\) is hardware$/);
-      if ((destroyed.count as number) !== 1) throw new Error(`the device createGRU requested was destroyed ${destroyed.count} times with its GRU, expected once`);
-      await expect('small model on hardware', createGRU(small, wSmall, { device: hardware }), 'wasm', /^the model's step \(1152 multiply-adds\) is under 131072/);
-      await expect("'webgpu' forced on a CPU adapter", createGRU(big, wBig, { device, backend: 'webgpu' }), 'webgpu', /^backend 'webgpu' was asked for/);
-      await expect("'wasm' forced", createGRU(big, wBig, { device: hardware, backend: 'wasm', threads: 2 }), 'wasm', /^backend 'wasm' was asked for$/);
+      await expect(
+        'hardware adapter',
+        createGRU(big, wBig, { gpu: gpuClaiming(hardware, HARDWARE) }),
+        'webgpu',
+        /^the WebGPU adapter \(nvidia .*\) is hardware$/,
+      );
+      if ((destroyed.count as number) !== 1)
+        throw new Error(`the device createGRU requested was destroyed ${destroyed.count} times with its GRU, expected once`);
+      await expect(
+        'small model on hardware',
+        createGRU(small, wSmall, { device: hardware }),
+        'wasm',
+        /^the model's step \(1152 multiply-adds\) is under 131072/,
+      );
+      await expect(
+        "'webgpu' forced on a CPU adapter",
+        createGRU(big, wBig, { device, backend: 'webgpu' }),
+        'webgpu',
+        /^backend 'webgpu' was asked for/,
+      );
+      await expect(
+        "'wasm' forced",
+        createGRU(big, wBig, { device: hardware, backend: 'wasm', threads: 2 }),
+        'wasm',
+        /^backend 'wasm' was asked for$/,
+      );
     },
   },
 ];
 
-export const wasmCases: Case[] = [...matrixCases, chunkedCase, ...activationCases, ...formatCases, ...streamingCases, ...errorCases, ...choiceCases];
+export const wasmCases: Case[] = [
+  ...matrixCases,
+  chunkedCase,
+  ...activationCases,
+  ...formatCases,
+  ...streamingCases,
+  ...errorCases,
+  ...choiceCases,
+];

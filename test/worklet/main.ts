@@ -42,7 +42,8 @@ declare global {
 }
 
 async function checkSupport(): Promise<string> {
-  if (typeof OfflineAudioContext !== 'function') throw new Error(`OfflineAudioContext: expected a constructor, got ${typeof OfflineAudioContext}`);
+  if (typeof OfflineAudioContext !== 'function')
+    throw new Error(`OfflineAudioContext: expected a constructor, got ${typeof OfflineAudioContext}`);
   const worklet = 'audioWorklet' in OfflineAudioContext.prototype;
   if (typeof AudioWorkletNode !== 'function' || !worklet) {
     throw new Error(
@@ -57,7 +58,8 @@ async function checkSupport(): Promise<string> {
 
 async function render(request: RenderRequest): Promise<RenderResult> {
   const { signal, sampleRate } = request;
-  if (signal.length === 0 || signal.length % BLOCK !== 0) throw new Error(`signal: expected a positive multiple of ${BLOCK} samples, got ${signal.length}`);
+  if (signal.length === 0 || signal.length % BLOCK !== 0)
+    throw new Error(`signal: expected a positive multiple of ${BLOCK} samples, got ${signal.length}`);
   const context = new OfflineAudioContext({ numberOfChannels: 1, length: signal.length, sampleRate });
   const buffer = context.createBuffer(1, signal.length, sampleRate);
   buffer.copyToChannel(Float32Array.from(signal), 0);
