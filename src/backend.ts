@@ -117,20 +117,17 @@ export async function createGRU(options: GRUOptions, weights: readonly GRUWeight
   const o = resolveOptions(options);
   if (backend === 'wasm') return onWasm(options, weights, init, "backend 'wasm' was asked for");
 
+  const tooSmall =
+    stepMacs(o) < SMALL_MODEL_MACS
+      ? `the model's step (${stepMacs(o)} multiply-adds) is under ${SMALL_MODEL_MACS}, too small for a GPU round trip to pay`
+      : undefined;
   if (init.device) {
     const text = adapterText(init.device);
     if (backend === 'webgpu') return onDevice(options, weights, init.device, false, "backend 'webgpu' was asked for, on the given device");
     if (text !== undefined && isCpuAdapter(text)) {
       return onWasm(options, weights, init, `the given device's adapter (${text}) runs on the CPU, where the wasm kernels are faster`);
     }
-    if (stepMacs(o) < SMALL_MODEL_MACS) {
-      return onWasm(
-        options,
-        weights,
-        init,
-        `the model's step (${stepMacs(o)} multiply-adds) is under ${SMALL_MODEL_MACS}, too small for a GPU round trip to pay`,
-      );
-    }
+    if (tooSmall) return onWasm(options, weights, init, tooSmall);
     return onDevice(options, weights, init.device, false, `the given device's adapter (${text ?? 'unknown'}) is hardware`);
   }
 
@@ -151,14 +148,7 @@ export async function createGRU(options: GRUOptions, weights: readonly GRUWeight
     if (info.isFallbackAdapter || isCpuAdapter(text)) {
       return onWasm(options, weights, init, `the WebGPU adapter (${text}) runs on the CPU, where the wasm kernels are faster`);
     }
-    if (stepMacs(o) < SMALL_MODEL_MACS) {
-      return onWasm(
-        options,
-        weights,
-        init,
-        `the model's step (${stepMacs(o)} multiply-adds) is under ${SMALL_MODEL_MACS}, too small for a GPU round trip to pay`,
-      );
-    }
+    if (tooSmall) return onWasm(options, weights, init, tooSmall);
   }
   const device = await requestDeviceWithAdapterLimits(adapter, { label: 'webgpu-gru createGRU' });
   const why = backend === 'webgpu' ? `backend 'webgpu' was asked for (${text})` : `the WebGPU adapter (${text}) is hardware`;
