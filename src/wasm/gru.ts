@@ -28,7 +28,7 @@ import {
   type KernelExports,
   type WasmSimd,
 } from './kernels.js';
-import { CFG_BYTES, layerFloats, optionFields, packLayerWasm, panelHidden, writeCfg, type CfgField } from './layout.js';
+import { CFG_BYTES, layerFloats, optionFields, packLayerWasm, panelHidden, writeCfg } from './layout.js';
 import { WorkerPool, type PoolJob } from './pool.js';
 
 /** Multiply-adds of one step of one sequence through the whole stack. */
@@ -128,8 +128,10 @@ interface Workspace {
   h: number[];
   hg: number[];
   rh: number[];
+  /** Int32 [B]: each row's length (`steps` when the forward gives none). */
   lengths: number;
-  cfg: number[];
+  /** Per layer: its projection, and its `recur` structs for one thread and for the pool. */
+  layers: { project: PoolJob; single: number[]; pooled: number[] }[];
 }
 
 /**
@@ -264,10 +266,7 @@ export class WasmGRU {
     const rows = steps * batch;
     const a = (floats: number, what: string) => this.alloc(floats * F32, `a forward of ${steps} steps × ${batch} rows: ${what}`, blocks);
     try {
-      const next: Workspace = {
-        steps,
-        batch,
-        blocks,
+      const base = {
         input: a(rows * o.inputSize, 'the input'),
         gates: a(rows * N, 'the projected gates'),
         output: a(rows * D * H, 'the output'),
@@ -276,7 +275,61 @@ export class WasmGRU {
         hg: Array.from({ length: D }, () => a(batch * 3 * Hp, 'U·h')),
         rh: Array.from({ length: D }, () => a(batch * Hp, 'r ⊙ h')),
         lengths: a(batch, 'the lengths'),
-        cfg: Array.from({ length: D * this.threads }, () => a(CFG_BYTES / F32, 'arguments')),
+      };
+      // The `recur` structs depend on the shape alone: written once here, none per forward (a
+      // 26-field object per struct and forward cost 60 µs of a tiny forward).
+      const fields = optionFields(o);
+      const L = o.numLayers;
+      const structs = (l: number, parts: number): number[] => {
+        const out = l === L - 1 ? base.output : base.inter[l % 2];
+        const first = l === 0 && o.batchFirst;
+        const last = l === L - 1 && o.batchFirst;
+        const lw = this.layerWeights[l];
+        const list: number[] = [];
+        for (let d = 0; d < D; d++) {
+          for (let part = 0; part < parts; part++) {
+            const b0 = Math.floor((part * batch) / parts);
+            const b1 = Math.floor(((part + 1) * batch) / parts);
+            const cfg = a(CFG_BYTES / F32, 'arguments');
+            writeCfg(this.heap.memory, cfg, {
+              ...fields,
+              gx: base.gates + d * 3 * Hp * F32,
+              gStrideT: first ? N : batch * N,
+              gStrideB: first ? steps * N : N,
+              u: lw.rec[d],
+              bhn: lw.bhn[d],
+              h: base.h[d] + b0 * Hp * F32,
+              hg: base.hg[d] + b0 * 3 * Hp * F32,
+              rh: base.rh[d] + b0 * Hp * F32,
+              out: out + d * H * F32,
+              oStrideT: last ? D * H : batch * D * H,
+              oStrideB: last ? steps * D * H : D * H,
+              b0,
+              rows: b1 - b0,
+              steps,
+              lengths: base.lengths,
+              reverse: o.direction === 'reverse' || d === 1 ? 1 : 0,
+            });
+            list.push(cfg);
+          }
+        }
+        return list;
+      };
+      const next: Workspace = {
+        steps,
+        batch,
+        blocks,
+        ...base,
+        layers: Array.from({ length: L }, (_, l) => {
+          const K = layerInputSize(o, l);
+          const x = l === 0 ? base.input : base.inter[(l - 1) % 2];
+          const lw = this.layerWeights[l];
+          return {
+            project: { x, ldx: K, m: rows, k: K, w: lw.proj, panels: N / 8, bias: lw.bias, y: base.gates, ldy: N },
+            single: structs(l, 1),
+            pooled: this.threads > 1 ? structs(l, Math.min(this.threads, batch)) : [],
+          };
+        }),
       };
       this.workspace = next;
       return next;
@@ -370,25 +423,20 @@ export class WasmGRU {
     const H = o.hiddenSize;
     const L = o.numLayers;
     const Hp = panelHidden(H);
-    const N = D * 3 * Hp;
     const ws = this.workspaceFor(T, B);
-    const memory = this.heap.memory;
-    let f32 = this.heap.f32();
-    f32.set(input, ws.input / F32);
-    if (seqLengths) this.heap.i32().set(seqLengths, ws.lengths / F32);
+    this.heap.f32().set(input, ws.input / F32);
+    const lengths = this.heap.i32().subarray(ws.lengths / F32, ws.lengths / F32 + B);
+    if (seqLengths) lengths.set(seqLengths);
+    else lengths.fill(T);
     const hN = new Float32Array(L * D * B * H);
-    const fields = optionFields(o);
     const pool = threaded && this.pool?.failure === null ? this.pool : undefined;
 
-    // One layer at a time: its projection, then each direction's recurrence (the pool splits both).
+    // One layer at a time: h from h0 (or zeros), its projection, then each direction's recurrence
+    // (the pool splits both).
     const layerJobs = (l: number): { project: PoolJob; recur: number[] } => {
-      const K = layerInputSize(o, l);
-      const x = l === 0 ? ws.input : ws.inter[(l - 1) % 2];
+      const f32 = this.heap.f32();
       const out = l === L - 1 ? ws.output : ws.inter[l % 2];
-      const first = l === 0 && o.batchFirst;
-      const last = l === L - 1 && o.batchFirst;
-      const lw = this.layerWeights[l];
-      f32 = this.heap.f32();
+      // Outputs past a row's length are 0; the kernel writes only the valid steps.
       if (seqLengths) f32.fill(0, out / F32, out / F32 + T * B * D * H);
       for (let d = 0; d < D; d++) {
         const h = ws.h[d] / F32;
@@ -398,37 +446,8 @@ export class WasmGRU {
           else f32.fill(0, row, row + H);
         }
       }
-      const cfgs: number[] = [];
-      const parts = pool ? Math.min(this.threads, B) : 1;
-      for (let d = 0; d < D; d++) {
-        for (let part = 0; part < parts; part++) {
-          const b0 = Math.floor((part * B) / parts);
-          const b1 = Math.floor(((part + 1) * B) / parts);
-          const cfg = ws.cfg[d * this.threads + part];
-          const values: Record<CfgField, number> = {
-            ...fields,
-            gx: ws.gates + d * 3 * Hp * F32,
-            gStrideT: first ? N : B * N,
-            gStrideB: first ? T * N : N,
-            u: lw.rec[d],
-            bhn: lw.bhn[d],
-            h: ws.h[d] + b0 * Hp * F32,
-            hg: ws.hg[d] + b0 * 3 * Hp * F32,
-            rh: ws.rh[d] + b0 * Hp * F32,
-            out: out + d * H * F32,
-            oStrideT: last ? D * H : B * D * H,
-            oStrideB: last ? T * D * H : D * H,
-            b0,
-            rows: b1 - b0,
-            steps: T,
-            lengths: seqLengths ? ws.lengths : 0,
-            reverse: o.direction === 'reverse' || d === 1 ? 1 : 0,
-          };
-          writeCfg(memory, cfg, values);
-          cfgs.push(cfg);
-        }
-      }
-      return { project: { x, ldx: K, m: T * B, k: K, w: lw.proj, panels: N / 8, bias: lw.bias, y: ws.gates, ldy: N }, recur: cfgs };
+      const layer = ws.layers[l];
+      return { project: layer.project, recur: pool ? layer.pooled : layer.single };
     };
 
     const collect = (l: number): void => {
