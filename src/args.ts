@@ -35,6 +35,14 @@ export function checkKeys(
 }
 
 /** A plain object (not null, an array or a typed array). */
+/** `createState`'s `init` (both backends): undefined or `{ h0? }`; h0 itself is checked by the state. */
+export function checkStateInit(init: unknown): { h0?: Float32Array } | undefined {
+  if (init === undefined) return undefined;
+  if (typeof init !== 'object' || init === null) fail('init', '{ h0?: Float32Array }', init);
+  checkKeys('init', init, ['h0']);
+  return init as { h0?: Float32Array };
+}
+
 export function checkObject(argument: string, value: unknown, expected: string): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value) || ArrayBuffer.isView(value)) {
     fail(argument, expected, value);

@@ -8,10 +8,10 @@ import {
   checkBuffer,
   checkDevice,
   checkFloatArray,
-  checkKeys,
   checkPositiveInteger,
   checkRunArgs,
   checkSizes,
+  checkStateInit,
   inputShape,
   RUN_ARG_KEYS,
   stateShape,
@@ -310,6 +310,7 @@ export class GRU {
       );
     }
     checkPositiveInteger('batch', batch);
+    checkStateInit(init);
     // A one-step plan whose uniform slots read h from either state slot (see streamingSlots).
     const recurrence = this.kernelsFor(batch);
     const slots = streamingSlots(recurrence.schedule, this.options.numLayers);
@@ -318,14 +319,8 @@ export class GRU {
     const state = new GRUState(this, plan, () => this.states.delete(state));
     this.states.add(state);
     try {
-      if (init !== undefined) {
-        if (typeof init !== 'object' || init === null) fail('init', '{ h0?: Float32Array }', init);
-        checkKeys('init', init, ['h0']);
-        if (init.h0 !== undefined) state.set(init.h0);
-        else state.reset();
-      } else {
-        state.reset();
-      }
+      if (init?.h0 !== undefined) state.set(init.h0);
+      else state.reset();
     } catch (error) {
       state.destroy();
       throw error;

@@ -10,9 +10,8 @@
  * spreads the projection's rows and the batch rows of the recurrence over a worker pool
  * (src/wasm/pool.ts); the single-thread path needs nothing.
  */
-import { checkFloatArray, checkRunArgs, type RunArgs } from '../args.js';
+import { checkFloatArray, checkKeys, checkPositiveInteger, checkRunArgs, checkStateInit, type RunArgs } from '../args.js';
 import { GRUError, describe, fail } from '../errors.js';
-import { checkKeys } from '../args.js';
 import { F32 } from '../gpu.js';
 import { resolveOptions, type GRUOptions, type ResolvedOptions } from '../options.js';
 import type { GRUResult } from '../reference.js';
@@ -502,12 +501,8 @@ export class WasmGRU {
         `createState: expected a GRU with direction 'forward' (streaming runs forward in time), got ${describe(this.options.direction)}`,
       );
     }
-    if (typeof batch !== 'number' || !Number.isInteger(batch) || batch < 1) fail('batch', 'a positive integer', batch);
-    if (init !== undefined) {
-      if (typeof init !== 'object' || init === null) fail('init', '{ h0?: Float32Array }', init);
-      const keys = Object.keys(init).filter((k) => k !== 'h0');
-      if (keys.length) throw new GRUError(`init: unknown option ${JSON.stringify(keys[0])}; expected h0`);
-    }
+    checkPositiveInteger('batch', batch);
+    checkStateInit(init);
     const o = this.options;
     const H = o.hiddenSize;
     const Hp = panelHidden(H);

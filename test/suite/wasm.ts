@@ -227,6 +227,12 @@ const errorCases: Case[] = [
           () => gpu.createState(2, { h0: new Float32Array(1) }),
           () => wasm.createState(2, { h0: new Float32Array(1) }),
         );
+        const badInit = { h1: new Float32Array(1) } as { h0?: Float32Array };
+        await sameError(
+          'createState init key',
+          () => gpu.createState(2, badInit),
+          () => wasm.createState(2, badInit),
+        );
         const gs = gpu.createState(2);
         const ws = wasm.createState(2);
         await sameError(
