@@ -70,6 +70,14 @@ export function wasmSupport(): {
   /** Shared memory, so `threads` > 1: Node, or a cross-origin-isolated page. */
   threads: boolean;
 } {
+  detected ??= detectSupport();
+  return { ...detected };
+}
+
+/** The engine's answer never changes within a realm: asked once (three validations and a memory). */
+let detected: { simd128: boolean; relaxed: boolean; threads: boolean } | undefined;
+
+function detectSupport(): { simd128: boolean; relaxed: boolean; threads: boolean } {
   if (typeof WebAssembly !== 'object') return { simd128: false, relaxed: false, threads: false };
   const simd128 = WebAssembly.validate(bytesOf('simd'));
   const relaxed = simd128 && WebAssembly.validate(bytesOf('relaxed'));
