@@ -363,6 +363,18 @@ function gemv(x: usize, k: i32, w: usize, panels: i32, bias: usize, y: usize): v
   return v;
 }
 
+/** The timestep that step s of row b (of the struct's block) reaches, or −1 past the row's length. */
+@inline function stepTime(c: Cfg, b: i32, s: i32): i32 {
+  const len = c.lengths ? load<i32>(c.lengths + ((<usize>(c.b0 + b)) << 2)) : c.steps;
+  if (s >= len) return -1;
+  return c.reverse ? len - 1 - s : s;
+}
+
+/** Byte address of row (t, b) of a [T, B, …] or [B, T, …] array, strides in floats. */
+@inline function at(base: usize, t: i32, strideT: i32, b: i32, strideB: i32): usize {
+  return base + ((<usize>(t * strideT + b * strideB)) << 2);
+}
+
 export function recur(cfgPtr: usize): void {
   const c = changetype<Cfg>(cfgPtr);
   const H = c.hidden;
@@ -384,10 +396,9 @@ export function recur(cfgPtr: usize): void {
   for (let s = 0; s < c.steps; s++) {
     gemm(c.h, Hp, rows, H, c.u, c.resetAfter ? 3 * P : 2 * P, 0, c.hg, 3 * Hp);
     for (let b = 0; b < rows; b++) {
-      const len = c.lengths ? load<i32>(c.lengths + ((<usize>(c.b0 + b)) << 2)) : c.steps;
-      if (s >= len) continue;
-      const t = c.reverse ? len - 1 - s : s;
-      const gx = c.gx + ((<usize>(t * c.gStrideT + (c.b0 + b) * c.gStrideB)) << 2);
+      const t = stepTime(c, b, s);
+      if (t < 0) continue;
+      const gx = at(c.gx, t, c.gStrideT, c.b0 + b, c.gStrideB);
       const h = c.h + <usize>b * hRow;
       const hg = c.hg + <usize>b * gRow;
       if (c.resetAfter) {
@@ -400,20 +411,16 @@ export function recur(cfgPtr: usize): void {
     if (!c.resetAfter) {
       gemm(c.rh, Hp, rows, H, c.u + <usize>(2 * P) * panelBytes, P, 0, c.hg + 2 * hRow, 3 * Hp);
       for (let b = 0; b < rows; b++) {
-        const len = c.lengths ? load<i32>(c.lengths + ((<usize>(c.b0 + b)) << 2)) : c.steps;
-        if (s >= len) continue;
-        const t = c.reverse ? len - 1 - s : s;
-        const gx = c.gx + ((<usize>(t * c.gStrideT + (c.b0 + b) * c.gStrideB)) << 2);
-        candidateFirst(gx, c.hg + <usize>b * gRow, c.h + <usize>b * hRow, hRow, gCode, ga, gb, clip);
+        const t = stepTime(c, b, s);
+        if (t < 0) continue;
+        candidateFirst(at(c.gx, t, c.gStrideT, c.b0 + b, c.gStrideB), c.hg + <usize>b * gRow, c.h + <usize>b * hRow, hRow, gCode, ga, gb, clip);
       }
     }
     if (c.out) {
       for (let b = 0; b < rows; b++) {
-        const len = c.lengths ? load<i32>(c.lengths + ((<usize>(c.b0 + b)) << 2)) : c.steps;
-        if (s >= len) continue;
-        const t = c.reverse ? len - 1 - s : s;
-        const out = c.out + ((<usize>(t * c.oStrideT + (c.b0 + b) * c.oStrideB)) << 2);
-        memory.copy(out, c.h + <usize>b * hRow, outBytes);
+        const t = stepTime(c, b, s);
+        if (t < 0) continue;
+        memory.copy(at(c.out, t, c.oStrideT, c.b0 + b, c.oStrideB), c.h + <usize>b * hRow, outBytes);
       }
     }
   }
