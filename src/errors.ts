@@ -13,6 +13,32 @@ export class GRUError extends Error {
   }
 }
 
+/**
+ * The GPU device a GRU (or a layer) runs on was lost: destroyed, a GPU process restart, a driver
+ * update, a laptop switching GPUs, a background tab on a phone. Every call in flight when it
+ * happened rejects with it, and every later call on that GRU, its states and its layers throws it
+ * at once; `GRU.lost` resolves with it. Nothing is lost that the caller kept: to carry on, make a
+ * new GRU from the same weights on a new device, or on the CPU (`createGRU` with backend 'wasm'),
+ * and give it the last state read with `GRUState.get()` as `h0`. See the README, "Device loss".
+ */
+export class DeviceLostError extends GRUError {
+  /**
+   * @param reason - WebGPU's `GPUDeviceLostInfo.reason`: 'destroyed' (`device.destroy()` was
+   *   called) or 'unknown' (anything else).
+   * @param detail - WebGPU's `GPUDeviceLostInfo.message`, as the implementation wrote it.
+   */
+  constructor(
+    readonly reason: GPUDeviceLostReason,
+    readonly detail: string,
+  ) {
+    super(
+      `device: expected a live GPUDevice, got one that was lost (${reason}${detail ? `: ${detail}` : ''}); ` +
+        "make a new GRU on a new device or on the CPU (createGRU with backend 'wasm') to carry on",
+    );
+    this.name = 'DeviceLostError';
+  }
+}
+
 /** A short, readable rendering of a value for error messages. */
 export function describe(value: unknown): string {
   if (value === undefined) return 'undefined';

@@ -4,7 +4,7 @@
  * pipeline cache, the error-scope guard, the read-back and the last-bind-group memo. Nothing here
  * knows about GRUs.
  */
-import { GRUError } from './errors.js';
+import { DeviceLostError, GRUError } from './errors.js';
 
 /** GPUBufferUsage values. */
 export const Usage = {
@@ -58,6 +58,96 @@ export function perDevice<T>(make: (device: GPUDevice) => T): (device: GPUDevice
     }
     return value;
   };
+}
+
+/** What is known of a device's loss: `error` is set (a microtask after `device.lost` resolves) once it is lost. */
+export interface Loss {
+  error?: DeviceLostError;
+  /** Resolves with the error when the device is lost; never rejects. */
+  readonly promise: Promise<DeviceLostError>;
+}
+
+/**
+ * The loss of `device`, watched once per device. A device without a `lost` promise (a test's
+ * stand-in) is never lost.
+ */
+export const deviceLoss = perDevice((device: GPUDevice): Loss => {
+  const lost = (device as Partial<GPUDevice>).lost;
+  const loss: Loss = {
+    promise:
+      lost && typeof lost.then === 'function'
+        ? lost.then((info) => {
+            loss.error = new DeviceLostError(info.reason, info.message);
+            return loss.error;
+          })
+        : new Promise<DeviceLostError>(() => {}),
+  };
+  return loss;
+});
+
+/** Throws the device's DeviceLostError if it is known to be lost. */
+export function checkNotLost(device: GPUDevice): void {
+  const error = deviceLoss(device).error;
+  if (error) throw error;
+}
+
+/**
+ * How long a call whose GPU work failed waits for `device.lost` to settle before it decides that
+ * the device was not lost: Dawn and Chromium reject a pending mapAsync before they resolve `lost`.
+ */
+const LOSS_GRACE_MS = 1000;
+
+/**
+ * Awaits GPU work (a read-back, a compile) and turns its failure into a GRUError: the device's
+ * DeviceLostError if the device was lost meanwhile (never WebGPU's bare AbortError), else
+ * `${what} (${name}: ${message})`. A GRUError from the work itself passes through.
+ */
+export async function settle<T>(device: GPUDevice, work: Promise<T>, what: string): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    if (error instanceof GRUError && !(error instanceof DeviceLostError)) throw error;
+    const loss = deviceLoss(device);
+    if (!loss.error) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([loss.promise, new Promise((resolve) => (timer = setTimeout(resolve, LOSS_GRACE_MS)))]);
+      clearTimeout(timer);
+    }
+    if (loss.error) throw loss.error;
+    const e = error as { name?: unknown; message?: unknown };
+    throw new GRUError(`${what} (${String(e?.name ?? 'Error')}: ${String(e?.message ?? error)})`);
+  }
+}
+
+/**
+ * `work`, rejected with the device's DeviceLostError as soon as the device is lost if it has not
+ * settled by then (a compile on a device lost mid-way may never settle). What `work` resolves to
+ * after that is handed to `discard`.
+ */
+export function unlessLost<T>(device: GPUDevice, work: Promise<T>, discard: (value: T) => void): Promise<T> {
+  const loss = deviceLoss(device);
+  return new Promise<T>((resolve, reject) => {
+    let done = false;
+    void loss.promise.then((error) => {
+      if (done) return;
+      done = true;
+      reject(error);
+    });
+    work.then(
+      (value) => {
+        if (done) discard(value);
+        else {
+          done = true;
+          resolve(value);
+        }
+      },
+      (error: unknown) => {
+        if (done) return;
+        done = true;
+        reject(error);
+      },
+    );
+  });
 }
 
 const pipelines = perDevice(() => new Map<string, Promise<GPUComputePipeline>>());

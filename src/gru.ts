@@ -17,8 +17,20 @@ import {
   stateShape,
   type RunArgs,
 } from './args.js';
-import { GRUError, describe, fail } from './errors.js';
-import { checkBinding, F32, readBack, Usage, withErrorScopes, writeFloats, type Region } from './gpu.js';
+import { type DeviceLostError, GRUError, describe, fail } from './errors.js';
+import {
+  checkBinding,
+  checkNotLost,
+  deviceLoss,
+  F32,
+  readBack,
+  settle,
+  unlessLost,
+  Usage,
+  withErrorScopes,
+  writeFloats,
+  type Region,
+} from './gpu.js';
 import { resolveOptions, type GRUOptions, type ResolvedOptions } from './options.js';
 import { deviceKernels } from './pipelines.js';
 import { Plan, type LayerBuffers } from './plan.js';
@@ -92,6 +104,12 @@ export class GRU {
   reason = 'GRU.create was called with a device';
   /** The options as given, with every default filled in (frozen). */
   readonly options: ResolvedOptions;
+  /**
+   * Resolves (never rejects) when the device is lost, with the {@link DeviceLostError} that every
+   * call in flight then rejects with and every later call throws. To carry on, make a new GRU
+   * from the same weights (README, "Device loss").
+   */
+  readonly lost: Promise<DeviceLostError>;
   private readonly layers: LayerBuffers[];
   private plan?: Plan;
   private readonly states = new Set<GRUState>();
@@ -111,6 +129,7 @@ export class GRU {
   ) {
     this.options = options;
     this.layers = layers;
+    this.lost = deviceLoss(device).promise;
   }
 
   /**
@@ -120,10 +139,12 @@ export class GRU {
    * @param options - the network.
    * @param weights - one entry per (layer, direction), at index `layer · D + direction`; copied.
    * @throws a {@link GRUError} on bad options or weights, a forced `options.schedule` that does not
-   *   fit the device, weights over the device's buffer limits, or a device that refuses the buffers.
+   *   fit the device, weights over the device's buffer limits, or a device that refuses the buffers;
+   *   a {@link DeviceLostError} if the device is lost before the GRU is ready.
    */
   static async create(device: GPUDevice, options: GRUOptions, weights: readonly GRUWeights[]): Promise<GRU> {
     checkDevice(device);
+    checkNotLost(device);
     const o = resolveOptions(options);
     const w = validateWeights(o, weights);
     const limits = device.limits;
@@ -140,7 +161,7 @@ export class GRU {
     const packed = Array.from({ length: o.numLayers }, (_, l) => packLayer(o, w, l));
 
     const buffers: GPUBuffer[] = [];
-    return withErrorScopes(
+    const built = withErrorScopes(
       device,
       'GRU.create: the device refused the weight buffers',
       async () => {
@@ -177,10 +198,13 @@ export class GRU {
         for (const b of buffers) b.destroy();
       },
     );
+    // A compile on a device lost mid-way may never settle: the loss decides, and a GRU built after it is freed.
+    return unlessLost(device, built, (gru) => gru.destroy());
   }
 
   private checkAlive(): void {
     if (this.destroyed) throw new GRUError('this GRU: expected a live GRU, got one that was destroyed (destroy() was called)');
+    checkNotLost(this.device);
   }
 
   /** The schedule a forward (or a streaming step) of `batch` rows runs. */
@@ -248,7 +272,10 @@ export class GRU {
           { buffer: plan.output, offset: 0, bytes: plan.outputBytes },
           { buffer: plan.stateBuffer, offset: final, bytes: plan.slotBytes },
         ];
-        return { read: readBack(device, encoder, regions) };
+        const read = readBack(device, encoder, regions);
+        // Handled from now on: a device lost before the scopes pop must not leave it unhandled.
+        read.catch(() => undefined);
+        return { read };
       },
       (failed) => {
         // A throw comes from the plan's checks, before it creates anything: the kept plan stays.
@@ -258,7 +285,7 @@ export class GRU {
         this.plan = undefined;
       },
     );
-    const [output, hN] = await read;
+    const [output, hN] = await settle(device, read, 'forward: the result could not be read back');
     return { output, hN };
   }
 
@@ -342,7 +369,8 @@ export class GRU {
     writeFloats(this.device.queue, s.plan.input, 0, x);
     const encoder = this.device.createCommandEncoder({ label: 'webgpu-gru step' });
     s.advance(encoder, s.plan.input);
-    const [out] = await readBack(this.device, encoder, [{ buffer: s.plan.output, offset: 0, bytes: s.plan.outputBytes }]);
+    const read = readBack(this.device, encoder, [{ buffer: s.plan.output, offset: 0, bytes: s.plan.outputBytes }]);
+    const [out] = await settle(this.device, read, 'step: the output could not be read back');
     return out;
   }
 
@@ -409,6 +437,7 @@ export class GRUState {
   /** @internal */
   checkAlive(): void {
     if (this.destroyed) throw new GRUError('state: expected a live GRUState, got one that was destroyed');
+    checkNotLost(this.owner.device);
   }
 
   /** @internal Records one step reading slot `current`, and flips it. */
@@ -436,9 +465,10 @@ export class GRUState {
     this.checkAlive();
     const device = this.owner.device;
     const encoder = device.createCommandEncoder({ label: 'webgpu-gru state read' });
-    const [h] = await readBack(device, encoder, [
+    const read = readBack(device, encoder, [
       { buffer: this.plan.stateBuffer, offset: this.current * this.plan.slotBytes, bytes: this.plan.slotBytes },
     ]);
+    const [h] = await settle(device, read, 'state.get: the state could not be read back');
     return h;
   }
 

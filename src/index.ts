@@ -14,7 +14,7 @@ export { gruReference, type GRUResult } from './reference.js';
 export { POOL_MIN_MACS, WasmGRU, WasmGRUState, type WasmBackendOptions } from './wasm/gru.js';
 export { compileWasmKernels, wasmSupport, type WasmSimd } from './wasm/kernels.js';
 export { createGRU, SMALL_MODEL_MACS, type BackendName, type CreateGRUOptions } from './backend.js';
-export { GRUError } from './errors.js';
+export { DeviceLostError, GRUError } from './errors.js';
 export { RAISED_LIMITS, requestDeviceWithAdapterLimits } from './device.js';
 export type { RunArgs } from './args.js';
 export type {

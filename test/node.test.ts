@@ -6,6 +6,7 @@ import { afterAll, beforeAll, it } from 'vitest';
 import { adapterDescription, requestDevice } from '../src/node.js';
 import { cases } from './suite/index.js';
 import { runGuarded } from './suite/guard.js';
+import type { SuiteEnv } from './suite/registry.js';
 import { goldenWorst } from './suite/golden.js';
 import { worstSeen } from './suite/util.js';
 import { wasmWorst } from './suite/wasm.js';
@@ -30,6 +31,15 @@ afterAll(() => {
   );
 });
 
+const env: SuiteEnv = {
+  newDevice: () => requestDevice({ quiet: true }),
+  onUnhandledRejection(handler) {
+    const listener = (reason: unknown) => handler(reason);
+    process.on('unhandledRejection', listener);
+    return () => process.off('unhandledRejection', listener);
+  },
+};
+
 for (const c of cases) {
-  it(c.name, () => runGuarded(device, c, uncaptured), c.timeoutMs);
+  it(c.name, () => runGuarded(device, c, env, uncaptured), c.timeoutMs);
 }

@@ -5,7 +5,7 @@
  */
 import { checkDevice, checkObject, checkPositiveInteger, checkStorage } from '../args.js';
 import { GRUError } from '../errors.js';
-import { F32, KeepLast } from '../gpu.js';
+import { checkNotLost, F32, KeepLast, unlessLost } from '../gpu.js';
 import { checkBatch, checkKeys } from './common.js';
 import { layerLayout, layerPipeline } from './pipelines.js';
 
@@ -34,12 +34,15 @@ export class Argmax {
     const o = checkObject('options', options, '{ size }');
     checkKeys('options', o, ['size']);
     const N = checkPositiveInteger('options.size', o.size);
-    return new Argmax(device, N, await layerPipeline(device, 'argmax', { N }));
+    checkNotLost(device);
+    const pipeline = await unlessLost(device, layerPipeline(device, 'argmax', { N }), () => undefined);
+    return new Argmax(device, N, pipeline);
   }
 
   /** Records the choice into the caller's compute pass: `logits` [batch, size] f32 → `ids` [batch] u32. */
   encode(pass: GPUComputePassEncoder, logits: GPUBuffer, ids: GPUBuffer, batch: number): void {
     if (this.destroyed) throw new GRUError('this Argmax: expected a live Argmax, got one that was destroyed (destroy() was called)');
+    checkNotLost(this.device);
     const B = checkBatch(this.device, batch);
     checkStorage('logits', logits, B * this.size * F32, `[batch, size] = [${B}, ${this.size}]`);
     checkStorage('ids', ids, B * 4, `[batch] = [${B}] u32`);

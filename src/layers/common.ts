@@ -6,7 +6,7 @@
  */
 import { checkFinite, checkKeys as checkAnyKeys, checkLength, checkPositiveInteger } from '../args.js';
 import { GRUError } from '../errors.js';
-import { Usage, withErrorScopes, writeFloats } from '../gpu.js';
+import { checkNotLost, unlessLost, Usage, withErrorScopes, writeFloats } from '../gpu.js';
 
 /** A Float32Array of exactly `length` finite values. */
 export function checkWeights(argument: string, value: unknown, length: number, shape: string): Float32Array {
@@ -41,8 +41,11 @@ export function uploadStorage(device: GPUDevice, label: string, data: Float32Arr
 
 /**
  * Runs `build` inside validation and out-of-memory error scopes (src/gpu.ts `withErrorScopes`);
- * on a device error or a throw, calls `cleanup` and throws a GRUError (or the thrown error).
+ * on a device error or a throw, calls `cleanup` and throws a GRUError (or the thrown error). On a
+ * lost device it throws the DeviceLostError, and what is built after the loss is cleaned up.
  */
 export function buildGuarded<T>(device: GPUDevice, what: string, build: () => Promise<T>, cleanup: () => void): Promise<T> {
-  return withErrorScopes(device, `${what}: the device refused the layer`, build, cleanup);
+  checkNotLost(device);
+  const built = withErrorScopes(device, `${what}: the device refused the layer`, build, cleanup);
+  return unlessLost(device, built, cleanup);
 }

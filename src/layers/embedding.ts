@@ -5,7 +5,7 @@
  */
 import { checkDevice, checkObject, checkPositiveInteger, checkStorage } from '../args.js';
 import { GRUError } from '../errors.js';
-import { bindingLimit, F32, KeepLast } from '../gpu.js';
+import { bindingLimit, checkNotLost, F32, KeepLast } from '../gpu.js';
 import { buildGuarded, checkBatch, checkKeys, checkWeights, uploadStorage } from './common.js';
 import { layerLayout, layerPipeline } from './pipelines.js';
 
@@ -73,6 +73,7 @@ export class Embedding {
 
   private checkAlive(): void {
     if (this.destroyed) throw new GRUError('this Embedding: expected a live Embedding, got one that was destroyed (destroy() was called)');
+    checkNotLost(this.device);
   }
 
   /**

@@ -4,7 +4,7 @@
  */
 import { checkDevice, checkObject, checkPositiveInteger, checkStorage } from '../args.js';
 import { GRUError } from '../errors.js';
-import { bindingLimit, F32, KeepLast } from '../gpu.js';
+import { bindingLimit, checkNotLost, F32, KeepLast } from '../gpu.js';
 import { buildGuarded, checkBatch, checkKeys, checkWeights, uploadStorage } from './common.js';
 import { layerLayout, layerPipeline } from './pipelines.js';
 
@@ -86,6 +86,7 @@ export class Linear {
 
   private checkAlive(): void {
     if (this.destroyed) throw new GRUError('this Linear: expected a live Linear, got one that was destroyed (destroy() was called)');
+    checkNotLost(this.device);
   }
 
   /** Records y = x·Wᵀ + b into the caller's compute pass: `input` [batch, in] → `output` [batch, out]. */

@@ -10,7 +10,7 @@
  */
 import { RAISED_LIMITS, requestDeviceWithAdapterLimits } from '../../src/device.js';
 import { runGuarded } from '../suite/guard.js';
-import type { Case } from '../suite/registry.js';
+import type { Case, SuiteEnv } from '../suite/registry.js';
 
 /** What `window.__gru.ready` resolves to; printed once by the Node half. */
 export interface BrowserInfo {
@@ -101,13 +101,27 @@ const ready = init();
 // A rejection here is reported through `ready` to Node; keep it from also counting as unhandled.
 ready.catch(() => {});
 
+const env: SuiteEnv = {
+  async newDevice() {
+    // An adapter hands out one device: ask for another.
+    const a = await navigator.gpu.requestAdapter();
+    if (!a) throw new Error('navigator.gpu.requestAdapter() returned null for a second device');
+    return requestDeviceWithAdapterLimits(a, { label: 'browser suite, second device' });
+  },
+  onUnhandledRejection(handler) {
+    const listener = (event: PromiseRejectionEvent) => handler(event.reason);
+    window.addEventListener('unhandledrejection', listener);
+    return () => window.removeEventListener('unhandledrejection', listener);
+  },
+};
+
 async function runCase(name: string): Promise<void> {
   await ready;
   const c = byName.get(name);
   if (!c) throw new Error(`no case named ${JSON.stringify(name)} in test/suite/index.ts`);
   // A lost device would fail every later case for a reason that is not theirs: start afresh.
   if (lost) await openDevice();
-  await runGuarded(device, c, uncaptured, () => lost);
+  await runGuarded(device, c, env, uncaptured, () => lost);
 }
 
 window.__gru = { ready, runCase };

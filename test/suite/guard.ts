@@ -1,4 +1,4 @@
-import type { Case } from './registry.js';
+import type { Case, SuiteEnv } from './registry.js';
 
 /**
  * Runs one case inside validation and out-of-memory error scopes, and fails it if either scope
@@ -7,13 +7,19 @@ import type { Case } from './registry.js';
  * enqueued but did not wait for arrive as events after the queue drains, so it waits for that.
  * Used by both runners (test/node.test.ts and test/browser/main.ts).
  */
-export async function runGuarded(device: GPUDevice, c: Case, uncaptured: string[], lost: () => string | null = () => null): Promise<void> {
+export async function runGuarded(
+  device: GPUDevice,
+  c: Case,
+  env: SuiteEnv,
+  uncaptured: string[],
+  lost: () => string | null = () => null,
+): Promise<void> {
   const before = uncaptured.length;
   device.pushErrorScope('out-of-memory');
   device.pushErrorScope('validation');
   let thrown: unknown = null;
   try {
-    await c.run(device);
+    await c.run(device, env);
   } catch (error) {
     thrown = error;
   }

@@ -8,6 +8,7 @@ import { importCases } from './import.js';
 import { largeCases } from './large.js';
 import { layerCases } from './layers.js';
 import { leakCases } from './leaks.js';
+import { lossCases } from './loss.js';
 import { matrixCases } from './matrix.js';
 import type { Case } from './registry.js';
 import { scheduleCases } from './schedule.js';
@@ -25,6 +26,7 @@ export const cases: Case[] = [
   ...formatCases,
   ...errorCases,
   ...leakCases,
+  ...lossCases,
   ...largeCases,
   ...layerCases,
   ...importCases,

@@ -7,5 +7,16 @@ export interface Case {
   name: string;
   /** Milliseconds this case may take on a CPU adapter (SwiftShader, llvmpipe). */
   timeoutMs?: number;
-  run(device: GPUDevice): Promise<void>;
+  run(device: GPUDevice, env: SuiteEnv): Promise<void>;
+}
+
+/** What a runner gives a case besides its device. */
+export interface SuiteEnv {
+  /** A new device on the runner's adapter, for a case that destroys or loses it; the case destroys it. */
+  newDevice(): Promise<GPUDevice>;
+  /**
+   * Calls `handler` with the reason of every promise rejection nobody handled (Node's
+   * 'unhandledRejection', the page's 'unhandledrejection') until the returned function is called.
+   */
+  onUnhandledRejection(handler: (reason: unknown) => void): () => void;
 }
