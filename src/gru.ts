@@ -15,6 +15,7 @@ import {
   inputShape,
   RUN_ARG_KEYS,
   stateShape,
+  type CheckedRunArgs,
   type RunArgs,
 } from './args.js';
 import { type DeviceLostError, GRUError, describe, fail } from './errors.js';
@@ -49,6 +50,7 @@ import {
   type Schedule,
   type ScheduleKernels,
 } from './schedule.js';
+import { gatherRows, gatherSteps, pieceLengths, pieces, scatterRows, scatterSteps, splitFor, type Split } from './split.js';
 import { packLayer, validateWeights, weightLayout, type GRUWeights } from './weights.js';
 
 /**
@@ -253,10 +255,52 @@ export class GRU {
   /**
    * Runs the whole stack over a sequence: one command encoder, one submit, one read-back.
    * input: [T, B, I] ([B, T, I] if batchFirst). Returns output [T, B, D·H] ([B, T, D·H]) and hN [L·D, B, H].
+   * A forward whose buffers would pass the device's `maxStorageBufferBindingSize` or
+   * `maxBufferSize` runs in pieces inside this call — along the batch, and along time carrying
+   * every layer's h (not bidirectional stacks, whose rows must each fit whole) — with the result of
+   * an unsplit run: one submit and read-back per piece.
    */
   async forward(input: Float32Array, args: RunArgs): Promise<GRUResult> {
     this.checkAlive();
     const a = checkRunArgs(this.options, input, args);
+    const split = splitFor(this.device, this.options, a.steps, a.batch);
+    return split ? this.forwardInPieces(input, a, split) : this.forwardWhole(input, a);
+  }
+
+  /**
+   * A forward past the device's buffer limits, as forwards of pieces of it (src/split.ts): each
+   * piece's hN is the h0 of the next piece of its rows in time.
+   */
+  private async forwardInPieces(input: Float32Array, a: CheckedRunArgs, split: Split): Promise<GRUResult> {
+    const o = this.options;
+    const { steps: T, batch: B } = a;
+    const H = o.hiddenSize;
+    const output = new Float32Array(T * B * o.numDirections * H);
+    const hN = new Float32Array(o.numLayers * o.numDirections * B * H);
+    let rows = -1;
+    let h: Float32Array | undefined;
+    for (const p of pieces(o, T, B, split)) {
+      // A GRU destroyed (or a device lost) between pieces stops here, with its error.
+      this.checkAlive();
+      if (p.b0 !== rows) {
+        rows = p.b0;
+        h = a.h0 && gatherRows(a.h0, B, H, p.b0, p.b1);
+      }
+      const piece = await this.forwardWhole(gatherSteps(o, input, T, B, o.inputSize, p), {
+        steps: p.t1 - p.t0,
+        batch: p.b1 - p.b0,
+        h0: h,
+        seqLengths: pieceLengths(a.seqLengths, p),
+      });
+      scatterSteps(o, output, T, B, o.numDirections * H, p, piece.output);
+      h = piece.hN;
+      scatterRows(hN, B, H, p.b0, p.b1, h);
+    }
+    return { output, hN };
+  }
+
+  /** A forward whose every buffer fits the device. */
+  private async forwardWhole(input: Float32Array, a: CheckedRunArgs): Promise<GRUResult> {
     const device = this.device;
     // Reaching the device error is a bug of this library (every argument was checked), or the
     // device ran out of memory. The read-back is wrapped so that the scopes close at the submit.

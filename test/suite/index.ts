@@ -12,6 +12,7 @@ import { lossCases } from './loss.js';
 import { matrixCases } from './matrix.js';
 import type { Case } from './registry.js';
 import { scheduleCases } from './schedule.js';
+import { splitCases } from './split.js';
 import { streamingCases } from './streaming.js';
 import { wasmCases } from './wasm.js';
 
@@ -28,6 +29,7 @@ export const cases: Case[] = [
   ...leakCases,
   ...lossCases,
   ...largeCases,
+  ...splitCases,
   ...layerCases,
   ...importCases,
   ...wasmCases,

@@ -5,6 +5,7 @@
  */
 import { GRU, gruReference, type GRUOptions } from '../../src/index.js';
 import { weightLayout } from '../../src/weights.js';
+import { withLimits } from './limits.js';
 import type { Case } from './registry.js';
 import { assertClose, checkAgainstReference, expectGRUError, F32_TOLERANCE, randomWeights, rng, uniform } from './util.js';
 
@@ -59,16 +60,7 @@ export const largeCases: Case[] = [
       roomy.destroy();
       if (chosen !== 'wavefront') throw new Error(`auto chose ${chosen} for a 3-layer stack at B = 9, expected wavefront`);
       // The same device, reporting a binding limit one byte under the stack's weights.
-      const limits = new Proxy(device.limits, {
-        get: (target, key) => (key === 'maxStorageBufferBindingSize' ? stackBytes - 1 : target[key as keyof GPUSupportedLimits]),
-      });
-      const tight = new Proxy(device, {
-        get(target, key) {
-          if (key === 'limits') return limits;
-          const value = target[key as keyof GPUDevice];
-          return typeof value === 'function' ? value.bind(target) : value;
-        },
-      });
+      const tight = withLimits(device, { maxStorageBufferBindingSize: stackBytes - 1 });
       const gru = await GRU.create(tight, o, weights);
       try {
         for (const [batch, expected] of [
