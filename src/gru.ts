@@ -82,6 +82,13 @@ export interface GPUResult {
   output: GPUBuffer;
   /** `[L·D, B, H]`: each layer's and direction's last state. Owned by the caller (unless passed in): destroy it when done. */
   hN: GPUBuffer;
+  /**
+   * Resolves once the device has accepted the work; rejects with a {@link GRUError} if it refused
+   * it — a buffer passed in was destroyed, which no check can see before the submit — or with
+   * the {@link DeviceLostError} of a device lost meanwhile. Awaiting it is optional: a rejection
+   * nobody awaits is not reported as unhandled.
+   */
+  done: Promise<void>;
 }
 
 const GPU_ARG_KEYS = new Set([...RUN_ARG_KEYS, 'output', 'hN']);
@@ -336,7 +343,10 @@ export class GRU {
   /**
    * The forward on GPU buffers, with no read-back: `input` must have STORAGE usage. The returned
    * buffers are ready for any work submitted after this call. Returns new buffers (owned by the
-   * caller) unless `output`/`hN` are given.
+   * caller) unless `output`/`hN` are given. Past the device's binding limits it runs in pieces as
+   * {@link GRU.forward} does (a submit each), copying out of `input` (which then needs COPY_SRC
+   * usage as well) and into `output` (COPY_DST); an output over `maxBufferSize` cannot be one
+   * buffer and throws a GRUError: `forward` returns it as an array.
    */
   forwardGPU(input: GPUBuffer, args: ForwardGPUArgs): GPUResult {
     this.checkAlive();
@@ -353,20 +363,165 @@ export class GRU {
     } else {
       h0 = checkBuffer('args.h0', a.h0, stateBytes, Usage.COPY_SRC, `COPY_SRC (${stateShape(o, batch)})`);
     }
-    const output = a.output ? checkBuffer('args.output', a.output, outputBytes, Usage.STORAGE, 'STORAGE') : undefined;
+    const split = splitFor(this.device, o, steps, batch);
+    // In pieces, the input is copied out of and the output into (see forwardGPUInPieces).
+    const [inUsage, outUsage] = split ? [Usage.STORAGE | Usage.COPY_SRC, Usage.COPY_DST] : [Usage.STORAGE, Usage.STORAGE];
+    const piecesNote = split ? ` (a forward past this device's limits runs in pieces: ${split.rows} rows × ${split.steps} steps)` : '';
+    if (split) checkBuffer('input', input, inputBytes, inUsage, `STORAGE and COPY_SRC${piecesNote}`);
+    const output = a.output
+      ? checkBuffer('args.output', a.output, outputBytes, outUsage, `${split ? 'COPY_DST' : 'STORAGE'}${piecesNote}`)
+      : undefined;
     const hN = a.hN ? checkBuffer('args.hN', a.hN, stateBytes, Usage.COPY_DST, 'COPY_DST') : undefined;
-    const plan = this.planFor(steps, batch);
     const device = this.device;
+    if (!output && outputBytes > device.limits.maxBufferSize) {
+      throw new GRUError(
+        `args.steps × args.batch = ${steps} × ${batch}: the output needs ${outputBytes} bytes, over this device's maxBufferSize ` +
+          `(${device.limits.maxBufferSize}) for one buffer; use forward(), which returns an array, or fewer steps per call`,
+      );
+    }
+    const plan = split ? undefined : this.planFor(steps, batch);
     const out =
       output ??
       device.createBuffer({ label: 'webgpu-gru output', size: outputBytes, usage: Usage.STORAGE | Usage.COPY_SRC | Usage.COPY_DST });
     const h =
       hN ?? device.createBuffer({ label: 'webgpu-gru hN', size: stateBytes, usage: Usage.STORAGE | Usage.COPY_SRC | Usage.COPY_DST });
-    const encoder = device.createCommandEncoder({ label: 'webgpu-gru forwardGPU' });
-    const final = this.encodeForward(plan, encoder, input, out, h0, seqLengths);
-    encoder.copyBufferToBuffer(plan.stateBuffer, final, h, 0, stateBytes);
-    device.queue.submit([encoder.finish()]);
-    return { output: out, hN: h };
+    // Every argument is checked but one thing: whether a buffer passed in was destroyed.
+    device.pushErrorScope('validation');
+    if (plan) {
+      const encoder = device.createCommandEncoder({ label: 'webgpu-gru forwardGPU' });
+      const final = this.encodeForward(plan, encoder, input, out, h0, seqLengths);
+      encoder.copyBufferToBuffer(plan.stateBuffer, final, h, 0, stateBytes);
+      device.queue.submit([encoder.finish()]);
+    } else {
+      this.forwardGPUInPieces(input, out, h, { steps, batch, h0, seqLengths }, split as Split);
+    }
+    const refused = device.popErrorScope().then((error) => {
+      if (error) {
+        throw new GRUError(
+          `input, args.h0, args.output, args.hN: expected live GPUBuffers, got one the device refused (${error.message})`,
+        );
+      }
+      checkNotLost(device);
+    });
+    const done = settle(device, refused, 'forwardGPU: the device refused the work');
+    done.catch(() => undefined);
+    return { output: out, hN: h, done };
+  }
+
+  /**
+   * forwardGPU in pieces (src/split.ts): a submit per piece, with no read-back. Each piece's rows
+   * and steps are copied out of `input` into the plan's own input, its output is copied into
+   * `output`, and its state goes through `carry` to the next piece of its rows in time, then to
+   * their rows of `hN`.
+   */
+  private forwardGPUInPieces(
+    input: GPUBuffer,
+    output: GPUBuffer,
+    hN: GPUBuffer,
+    a: { steps: number; batch: number; h0: Float32Array | GPUBuffer | undefined; seqLengths: Int32Array | undefined },
+    split: Split,
+  ): void {
+    const o = this.options;
+    const device = this.device;
+    const { steps: T, batch: B } = a;
+    const H = o.hiddenSize;
+    const I = o.inputSize;
+    const DH = o.numDirections * H;
+    const stateRows = o.numLayers * o.numDirections;
+    const carry = device.createBuffer({
+      label: 'webgpu-gru carried state',
+      size: stateRows * Math.min(B, split.rows) * H * F32,
+      usage: Usage.COPY_SRC | Usage.COPY_DST,
+    });
+    // Copies `count` runs of `floats` floats, the i-th from `from(i)` to `to(i)` (float offsets).
+    const copies = (
+      encoder: GPUCommandEncoder,
+      src: GPUBuffer,
+      dst: GPUBuffer,
+      count: number,
+      floats: number,
+      from: (i: number) => number,
+      to: (i: number) => number,
+    ) => {
+      for (let i = 0; i < count; i++) encoder.copyBufferToBuffer(src, from(i) * F32, dst, to(i) * F32, floats * F32);
+    };
+    let rows = -1;
+    for (const p of pieces(o, T, B, split)) {
+      const Tc = p.t1 - p.t0;
+      const Bc = p.b1 - p.b0;
+      const plan = this.planFor(Tc, Bc);
+      const encoder = device.createCommandEncoder({ label: 'webgpu-gru forwardGPU piece' });
+      if (p.b0 !== rows) {
+        rows = p.b0;
+        // The rows' h0: from the caller's array or buffer, else zeros.
+        if (a.h0 instanceof Float32Array) writeFloats(device.queue, carry, 0, gatherRows(a.h0, B, H, p.b0, p.b1));
+        else if (a.h0)
+          copies(
+            encoder,
+            a.h0,
+            carry,
+            stateRows,
+            Bc * H,
+            (l) => (l * B + p.b0) * H,
+            (l) => l * Bc * H,
+          );
+        else encoder.clearBuffer(carry);
+      }
+      if (o.batchFirst)
+        copies(
+          encoder,
+          input,
+          plan.input,
+          Bc,
+          Tc * I,
+          (b) => ((p.b0 + b) * T + p.t0) * I,
+          (b) => b * Tc * I,
+        );
+      else
+        copies(
+          encoder,
+          input,
+          plan.input,
+          Tc,
+          Bc * I,
+          (t) => ((p.t0 + t) * B + p.b0) * I,
+          (t) => t * Bc * I,
+        );
+      const final = this.encodeForward(plan, encoder, plan.input, plan.output, carry, pieceLengths(a.seqLengths, p));
+      if (o.batchFirst)
+        copies(
+          encoder,
+          plan.output,
+          output,
+          Bc,
+          Tc * DH,
+          (b) => b * Tc * DH,
+          (b) => ((p.b0 + b) * T + p.t0) * DH,
+        );
+      else
+        copies(
+          encoder,
+          plan.output,
+          output,
+          Tc,
+          Bc * DH,
+          (t) => t * Bc * DH,
+          (t) => ((p.t0 + t) * B + p.b0) * DH,
+        );
+      encoder.copyBufferToBuffer(plan.stateBuffer, final, carry, 0, plan.slotBytes);
+      copies(
+        encoder,
+        carry,
+        hN,
+        stateRows,
+        Bc * H,
+        (l) => l * Bc * H,
+        (l) => (l * B + p.b0) * H,
+      );
+      device.queue.submit([encoder.finish()]);
+    }
+    // Freed once the submitted pieces are done with it.
+    carry.destroy();
   }
 
   /**

@@ -256,6 +256,9 @@ export class Plan {
 
   private makeBindGroups(input: GPUBuffer, output: GPUBuffer): LayerGroups[] {
     const k = deviceKernels(this.device);
+    // The caller's buffers may be larger than a binding may be: bind what this forward uses.
+    const bound = (buffer: GPUBuffer): GPUBufferBinding =>
+      buffer === input ? { buffer, size: this.inputBytes } : buffer === output ? { buffer, size: this.outputBytes } : { buffer };
     const L = this.o.numLayers;
     const stepGroup = (label: string, weights: GPUBufferBinding, out: GPUBuffer, paramIndex: number) =>
       this.device.createBindGroup({
@@ -265,7 +268,7 @@ export class Plan {
           { binding: 0, resource: { buffer: this.g } },
           { binding: 1, resource: weights },
           { binding: 2, resource: { buffer: this.state } },
-          { binding: 3, resource: { buffer: out } },
+          { binding: 3, resource: bound(out) },
           { binding: 4, resource: { buffer: this.params, offset: paramIndex * this.paramStride, size: PARAMS_BYTES } },
         ],
       });
@@ -284,12 +287,12 @@ export class Plan {
           entries: [
             { binding: 1, resource: this.stacked ? allWeights : { buffer: w.weights, offset: w.offset, size: w.bytes } },
             { binding: 2, resource: { buffer: this.state } },
-            { binding: 3, resource: { buffer: layerOut } },
+            { binding: 3, resource: bound(layerOut) },
             {
               binding: 4,
               resource: { buffer: this.params, offset: (this.stacked ? 2 * L : 2 * l + 1) * this.paramStride, size: PARAMS_BYTES },
             },
-            { binding: 5, resource: { buffer: layerIn } },
+            { binding: 5, resource: bound(layerIn) },
           ],
         });
         return { recurrence };
@@ -298,7 +301,7 @@ export class Plan {
         label: `webgpu-gru projection layer ${l}`,
         layout: k.projectionLayout,
         entries: [
-          { binding: 0, resource: { buffer: layerIn } },
+          { binding: 0, resource: bound(layerIn) },
           { binding: 1, resource: { buffer: w.weights, offset: w.offset + w.projectionOffset, size: w.projectionBytes } },
           { binding: 2, resource: { buffer: this.g } },
           { binding: 3, resource: { buffer: this.params, offset: 2 * l * this.paramStride, size: PARAMS_BYTES } },

@@ -10,7 +10,18 @@ import { resolveOptions } from '../../src/options.js';
 import { splitFor } from '../../src/split.js';
 import { withLimits } from './limits.js';
 import type { Case } from './registry.js';
-import { assertClose, expectGRUError, F32_TOLERANCE, randomWeights, record, rng, uniform, type Tolerance } from './util.js';
+import {
+  assertClose,
+  expectGRUError,
+  F32_TOLERANCE,
+  randomWeights,
+  readBuffer,
+  record,
+  rng,
+  uniform,
+  uploadBuffer,
+  type Tolerance,
+} from './util.js';
 
 /** The same kernels on other piece sizes: the sums may be ordered differently by a compiler, no more. */
 const SAME_KERNELS: Tolerance = { rtol: 1e-6, atol: 1e-6 };
@@ -99,6 +110,16 @@ function splitCase(c: SplitConfig): Case {
           const unsplit = await whole.forward(input, args);
           assertClose(`output against the unsplit forward, ${what}`, got.output, unsplit.output, SAME_KERNELS);
           assertClose(`hN against the unsplit forward, ${what}`, got.hN, unsplit.hN, SAME_KERNELS);
+          // forwardGPU: the same pieces, copied between the caller's buffers (h0 as a buffer).
+          const x = uploadBuffer(device, input, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC);
+          const h0Buffer = args.h0 && uploadBuffer(device, args.h0, GPUBufferUsage.COPY_SRC);
+          const r = pieced.forwardGPU(x, { ...args, h0: h0Buffer });
+          try {
+            assertClose(`forwardGPU output, ${what}`, await readBuffer(device, r.output, got.output.byteLength), got.output, SAME_KERNELS);
+            assertClose(`forwardGPU hN, ${what}`, await readBuffer(device, r.hN, got.hN.byteLength), got.hN, SAME_KERNELS);
+          } finally {
+            for (const b of [x, h0Buffer, r.output, r.hN]) b?.destroy();
+          }
         }
       } finally {
         pieced.destroy();
@@ -111,7 +132,7 @@ function splitCase(c: SplitConfig): Case {
 export const splitCases: Case[] = [
   ...CONFIGS.map(splitCase),
   {
-    name: 'split: a bidirectional row longer than a binding holds is refused with the sizes; a GRU destroyed between pieces stops',
+    name: 'split: a bidirectional row longer than a binding holds is refused with the sizes; forwardGPU in pieces needs COPY_SRC; a GRU destroyed between pieces stops',
     timeoutMs: 60_000,
     async run(device) {
       const o: GRUOptions = { inputSize: 2, hiddenSize: 8, direction: 'bidirectional' };
@@ -122,6 +143,16 @@ export const splitCases: Case[] = [
           () => gru.forward(new Float32Array(200 * 2), { steps: 200, batch: 1 }),
           /^args\.steps: a bidirectional forward cannot be split in time, and one row of 200 steps needs \d+ bytes in one binding \(at most \d+ steps fit this device's limits\); run it in fewer steps$/,
         );
+        // forwardGPU in pieces copies out of its input: it needs COPY_SRC.
+        const storageOnly = device.createBuffer({ size: 20 * 64 * 2 * 4, usage: GPUBufferUsage.STORAGE });
+        try {
+          await expectGRUError(
+            () => gru.forwardGPU(storageOnly, { steps: 20, batch: 64 }),
+            /^input: expected a GPUBuffer with STORAGE and COPY_SRC \(a forward past this device's limits runs in pieces: \d+ rows × 20 steps\) usage, got usage flags 0x80$/,
+          );
+        } finally {
+          storageOnly.destroy();
+        }
         // Rows pieces of a forward whose GRU is destroyed while the first piece runs.
         const running = gru.forward(new Float32Array(20 * 64 * 2), { steps: 20, batch: 64 });
         gru.destroy();

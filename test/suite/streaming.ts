@@ -7,27 +7,10 @@
  */
 import { GRU, type GPUResult, type GRUOptions, type Schedule } from '../../src/index.js';
 import type { Case } from './registry.js';
-import { assertClose, expectGRUError, randomWeights, rng, uniform, type Tolerance } from './util.js';
+import { assertClose, expectGRUError, randomWeights, readBuffer, rng, uniform, uploadBuffer, type Tolerance } from './util.js';
 
 const SAME_KERNELS: Tolerance = { rtol: 1e-6, atol: 1e-6 };
 const EXACT: Tolerance = { rtol: 0, atol: 0 };
-
-async function readBuffer(device: GPUDevice, buffer: GPUBuffer, bytes: number): Promise<Float32Array> {
-  const staging = device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-  const encoder = device.createCommandEncoder();
-  encoder.copyBufferToBuffer(buffer, 0, staging, 0, bytes);
-  device.queue.submit([encoder.finish()]);
-  await staging.mapAsync(GPUMapMode.READ);
-  const data = new Float32Array(staging.getMappedRange().slice(0));
-  staging.destroy();
-  return data;
-}
-
-function uploadBuffer(device: GPUDevice, data: Float32Array, usage: number): GPUBuffer {
-  const buffer = device.createBuffer({ size: data.byteLength, usage: usage | GPUBufferUsage.COPY_DST });
-  device.queue.writeBuffer(buffer, 0, data as Float32Array<ArrayBuffer>);
-  return buffer;
-}
 
 function streamingCase(resetAfter: boolean, schedule: Schedule): Case {
   const o: GRUOptions = { inputSize: 17, hiddenSize: 65, numLayers: 2, resetAfter, gateOrder: resetAfter ? 'rzn' : 'zrn', schedule };
@@ -94,7 +77,7 @@ function streamingCase(resetAfter: boolean, schedule: Schedule): Case {
 
 function gpuFormCase(o: GRUOptions, lengths: boolean): Case {
   return {
-    name: `forwardGPU equals forward (${o.direction}${o.batchFirst ? ', batchFirst' : ''}${lengths ? ', seqLengths, h0 buffer, caller outputs' : ''})`,
+    name: `forwardGPU equals forward (${o.direction ?? 'forward'}${o.batchFirst ? ', batchFirst' : ''}${lengths ? ', seqLengths, h0 buffer, caller outputs' : ''}); a destroyed input rejects done`,
     async run(device) {
       const T = 9;
       const B = 5;
@@ -125,6 +108,16 @@ function gpuFormCase(o: GRUOptions, lengths: boolean): Case {
         }
         assertClose('forwardGPU output', await readBuffer(device, result.output, T * B * D * H * 4), want.output, EXACT);
         assertClose('forwardGPU hN', await readBuffer(device, result.hN, L * D * B * H * 4), want.hN, EXACT);
+        await result.done;
+        // A buffer destroyed before the call: only the device can tell, at the submit. It is
+        // reported through `done`, never as an uncaptured WebGPU error.
+        inputBuffer.destroy();
+        const refused = gru.forwardGPU(inputBuffer, { steps: T, batch: B });
+        owned.push(refused.output, refused.hN);
+        await expectGRUError(
+          () => refused.done,
+          /^input, args\.h0, args\.output, args\.hN: expected live GPUBuffers, got one the device refused \(.*destroyed/is,
+        );
       } finally {
         for (const b of owned) b.destroy();
         gru.destroy();

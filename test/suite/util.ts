@@ -132,6 +132,25 @@ export async function expectGRUError(fn: () => unknown, pattern: RegExp): Promis
   if (!pattern.test(error.message)) throw new Error(`GRUError message ${JSON.stringify(error.message)} does not match ${pattern}`);
 }
 
+/** Copies `bytes` of `buffer` (COPY_SRC) to the CPU through a staging buffer of its own. */
+export async function readBuffer(device: GPUDevice, buffer: GPUBuffer, bytes: number): Promise<Float32Array> {
+  const staging = device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  const encoder = device.createCommandEncoder();
+  encoder.copyBufferToBuffer(buffer, 0, staging, 0, bytes);
+  device.queue.submit([encoder.finish()]);
+  await staging.mapAsync(GPUMapMode.READ);
+  const data = new Float32Array(staging.getMappedRange().slice(0));
+  staging.destroy();
+  return data;
+}
+
+/** A new buffer of `usage` (and COPY_DST) holding `data`. */
+export function uploadBuffer(device: GPUDevice, data: Float32Array, usage: number): GPUBuffer {
+  const buffer = device.createBuffer({ size: data.byteLength, usage: usage | GPUBufferUsage.COPY_DST });
+  device.queue.writeBuffer(buffer, 0, data as Float32Array<ArrayBuffer>);
+  return buffer;
+}
+
 /** Counts the buffers created through `device` and not yet destroyed, while `fn` runs. */
 export async function countingBuffers(device: GPUDevice, fn: (live: () => number) => Promise<void>): Promise<void> {
   const live = new Set<GPUBuffer>();
