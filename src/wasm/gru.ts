@@ -165,6 +165,8 @@ export class WasmGRU {
   private busy = false;
   /** Serialises forwards that use the worker pool (one shared workspace). */
   private queue: Promise<unknown> = Promise.resolve();
+  /** Forwards in `queue`, not yet settled. */
+  private queued = 0;
 
   private constructor(o: ResolvedOptions, weights: readonly GRUWeights[], backend: Resolved, module: WebAssembly.Module) {
     this.options = o;
@@ -356,13 +358,15 @@ export class WasmGRU {
   async forward(input: Float32Array, args: RunArgs): Promise<GRUResult> {
     this.checkAlive();
     const a = checkRunArgs(this.options, input, args);
-    if (this.threads === 1 || this.pool?.failure || a.steps * a.batch * stepMacs(this.options) < this.poolThreshold) {
-      return this.run(input, a.steps, a.batch, a.h0, a.seqLengths, false);
-    }
-    this.pool ??= new WorkerPool(this.threads - 1, this.module, this.heap.memory);
-    const pool = this.pool;
+    const here = this.threads === 1 || this.pool?.failure || a.steps * a.batch * stepMacs(this.options) < this.poolThreshold;
+    // A forward on this thread runs at once, unless pooled ones are queued: they share the workspace.
+    if (here && this.queued === 0) return this.run(input, a.steps, a.batch, a.h0, a.seqLengths, false);
+    this.queued++;
     const run = this.queue.then(async () => {
       this.checkAlive();
+      if (here) return this.run(input, a.steps, a.batch, a.h0, a.seqLengths, false);
+      this.pool ??= new WorkerPool(this.threads - 1, this.module, this.heap.memory);
+      const pool = this.pool;
       this.busy = true;
       try {
         return await this.run(input, a.steps, a.batch, a.h0, a.seqLengths, true);
@@ -374,7 +378,7 @@ export class WasmGRU {
         this.busy = false;
       }
     });
-    this.queue = run.catch(() => undefined);
+    this.queue = run.catch(() => undefined).finally(() => this.queued--);
     return run;
   }
 
@@ -551,6 +555,9 @@ export class WasmGRU {
       });
     } catch (error) {
       for (const b of blocks) this.heap.release(b);
+      // Only the memory can refuse a state, and only because of its size: name the argument.
+      if (error instanceof GRUError)
+        throw new GRUError(`batch: expected a state that fits this GRU's memory, got ${batch} rows (${error.message})`);
       throw error;
     }
     this.states.add(state);

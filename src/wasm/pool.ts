@@ -133,8 +133,10 @@ export class WorkerPool {
   private readonly pending = new Map<number, { resolve: () => void; reject: (error: GRUError) => void }>();
   private nextId = 0;
   private dead: string | null = null;
-  /** Resolves once every worker has instantiated the kernels. */
+  /** Resolves once every worker has instantiated the kernels; rejects once the pool fails or is ended. */
   readonly ready: Promise<void>;
+  /** Rejects each worker's start: a browser's Worker.terminate() fires no event, so nothing else would. */
+  private readonly failStarts: ((error: GRUError) => void)[] = [];
 
   constructor(count: number, module: WebAssembly.Module, memory: WebAssembly.Memory) {
     const readies: Promise<void>[] = [];
@@ -148,6 +150,7 @@ export class WorkerPool {
             failReady = reject;
           }),
         );
+        this.failStarts.push(failReady);
         const worker = spawn((message, failure) => {
           if (failure !== undefined) {
             this.fail(`wasm backend: worker ${i} of the pool died (${failure})`);
@@ -196,6 +199,7 @@ export class WorkerPool {
     this.dead = reason;
     for (const p of this.pending.values()) p.reject(new GRUError(reason));
     this.pending.clear();
+    for (const failStart of this.failStarts) failStart(new GRUError(reason));
     for (const w of this.workers) void w.terminate();
     live -= this.workers.length;
   }
@@ -204,6 +208,8 @@ export class WorkerPool {
   private async phase(kernels: KernelExports, tasks: Task[][]): Promise<void> {
     if (this.dead) throw new GRUError(this.dead);
     await this.ready;
+    // Ended while this phase waited: nobody would answer its tasks.
+    if (this.dead) throw new GRUError(this.dead);
     for (const w of this.workers) w.ref?.();
     const waits = tasks.slice(1).map((list, i) => {
       if (list.length === 0) return Promise.resolve();

@@ -109,7 +109,11 @@ const env: SuiteEnv = {
     return requestDeviceWithAdapterLimits(a, { label: 'browser suite, second device' });
   },
   onUnhandledRejection(handler) {
-    const listener = (event: PromiseRejectionEvent) => handler(event.reason);
+    const listener = (event: PromiseRejectionEvent) => {
+      // Counted by the case: kept from the console.
+      event.preventDefault();
+      handler(event.reason);
+    };
     window.addEventListener('unhandledrejection', listener);
     return () => window.removeEventListener('unhandledrejection', listener);
   },

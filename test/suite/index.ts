@@ -1,5 +1,6 @@
 /** The core suite: every case runs in Node (Dawn) and in headless Chromium. */
 import { activationCases } from './activations.js';
+import { concurrencyCases } from './concurrency.js';
 import { dispatchCases } from './dispatches.js';
 import { errorCases } from './errors.js';
 import { formatCases } from './formats.js';
@@ -27,6 +28,7 @@ export const cases: Case[] = [
   ...formatCases,
   ...errorCases,
   ...leakCases,
+  ...concurrencyCases,
   ...lossCases,
   ...largeCases,
   ...splitCases,

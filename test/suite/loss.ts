@@ -5,23 +5,10 @@
  * the same result as an uninterrupted run. Each case loses a device of its own (env.newDevice).
  */
 import { Argmax, DeviceLostError, Embedding, GRU, GRUError, gruReference, Linear, WasmGRU, type GRUOptions } from '../../src/index.js';
-import type { Case, SuiteEnv } from './registry.js';
-import { assertClose, F32_TOLERANCE, randomWeights, record, rng, uniform } from './util.js';
+import type { Case } from './registry.js';
+import { assertClose, F32_TOLERANCE, randomWeights, record, rng, uniform, withoutUnhandled } from './util.js';
 
 const OPTIONS: GRUOptions = { inputSize: 17, hiddenSize: 33, numLayers: 2 };
-
-/** Collects the unhandled rejections of `run`, including those reported a macrotask after it. */
-async function withoutUnhandled(env: SuiteEnv, run: () => Promise<void>): Promise<void> {
-  const unhandled: unknown[] = [];
-  const stop = env.onUnhandledRejection((reason) => unhandled.push(reason));
-  try {
-    await run();
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  } finally {
-    stop();
-  }
-  if (unhandled.length > 0) throw new Error(`${unhandled.length} unhandled rejection(s): ${unhandled.map(String).join('; ')}`);
-}
 
 /** Awaits `p`: its value, or the DeviceLostError it rejected with; any other outcome throws. */
 async function valueOrLoss<T>(label: string, p: Promise<T>): Promise<T | DeviceLostError> {

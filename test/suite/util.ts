@@ -1,6 +1,7 @@
 /** Seeded data, GRU set-up and float comparison shared by the suite's cases. */
 import { GRU, GRUError, gruReference, type GRUOptions, type GRUWeights, type RunArgs } from '../../src/index.js';
 import { seededRandom } from './random.js';
+import type { SuiteEnv } from './registry.js';
 
 /** mulberry32 (./random.ts): every case is reproducible from its seed (the generator the demo samples with). */
 export const rng = seededRandom;
@@ -149,6 +150,25 @@ export function uploadBuffer(device: GPUDevice, data: Float32Array, usage: numbe
   const buffer = device.createBuffer({ size: data.byteLength, usage: usage | GPUBufferUsage.COPY_DST });
   device.queue.writeBuffer(buffer, 0, data as Float32Array<ArrayBuffer>);
   return buffer;
+}
+
+/**
+ * Runs `run` and throws if a promise was rejected with no handler meanwhile, including one
+ * reported a task after it (both runtimes report them once the microtasks of its task have run).
+ */
+export async function withoutUnhandled(env: SuiteEnv, run: () => Promise<void>): Promise<void> {
+  const unhandled: unknown[] = [];
+  const stop = env.onUnhandledRejection((reason) => unhandled.push(reason));
+  try {
+    await run();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  } finally {
+    stop();
+  }
+  if (unhandled.length > 0) {
+    const reasons = unhandled.map((r) => (r instanceof Error ? `${r.name}: ${r.message}` : String(r)));
+    throw new Error(`${unhandled.length} promise(s) rejected with no handler: ${reasons.join('; ')}`);
+  }
 }
 
 /** Counts the buffers created through `device` and not yet destroyed, while `fn` runs. */
