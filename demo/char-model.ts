@@ -357,6 +357,8 @@ export class CharModel extends CharModelSizes implements CharGenerator {
       for (const b of owned) b.destroy();
     };
     try {
+      // A state keeps the schedule it is made with: the one 'auto' picks once all have compiled.
+      await gru.ready;
       const state = gru.createState(1);
       const embedding = await Embedding.create(device, { weight: r.embedding, vocabSize: r.V, embeddingSize: r.E });
       parts.push(embedding);

@@ -37,8 +37,7 @@ import { deviceKernels } from './pipelines.js';
 import { Plan, type LayerBuffers } from './plan.js';
 import type { GRUResult } from './reference.js';
 import {
-  chooseSchedule,
-  compileSchedules,
+  CompiledKernels,
   finalParity,
   fittingSchedules,
   forwardSlots,
@@ -46,7 +45,6 @@ import {
   streamingSlots,
   streamingStep,
   unfitReason,
-  type CompiledKernels,
   type Schedule,
   type ScheduleKernels,
 } from './schedule.js';
@@ -133,7 +131,7 @@ export class GRU {
     layers: LayerBuffers[],
     private readonly weightBuffers: readonly GPUBuffer[],
     private readonly projection: GPUComputePipeline,
-    /** The recurrence kernels of every schedule that fits the device, or of the forced one. */
+    /** The recurrence kernels: the fallback's (or the forced schedule's), then the others' as their background compiles end. */
     private readonly compiled: CompiledKernels,
   ) {
     this.options = options;
@@ -198,9 +196,8 @@ export class GRU {
             projectionBytes: p.projection.byteLength,
           };
         });
-        // 'auto': every schedule that fits, stepwise (its fallback) first; else the forced one alone.
-        const schedules = o.schedule === 'auto' ? fitting : ([o.schedule] as const);
-        const [projection, compiled] = await Promise.all([deviceKernels(device).projection, compileSchedules(device, o, schedules)]);
+        // 'auto': stepwise (its fallback) now, the others it may pick in the background; else the forced one alone.
+        const [projection, compiled] = await Promise.all([deviceKernels(device).projection, CompiledKernels.compile(device, o)]);
         return new GRU(device, o, layers, buffers, projection, compiled);
       },
       () => {
@@ -216,13 +213,25 @@ export class GRU {
     checkNotLost(this.device);
   }
 
-  /** The schedule a forward (or a streaming step) of `batch` rows runs. */
+  /**
+   * Resolves once every schedule that 'auto' may pick for this GRU has compiled (or failed to:
+   * 'auto' then never picks it), or the device is lost; never rejects. `GRU.create` waits only
+   * for stepwise (or the forced schedule); the others compile in the background from the first
+   * call, once its work is done, or from the first read of `ready`. Until they are ready, each
+   * call runs the best schedule that is, without waiting. A streaming state keeps the schedule it
+   * was created with: await `ready` before `createState` to stream on the fastest one.
+   */
+  get ready(): Promise<void> {
+    return this.compiled.settled;
+  }
+
+  /** The schedule a forward (or a streaming step) of `batch` rows runs now: 'auto's pick among the schedules compiled so far. */
   scheduleFor(batch: number): Schedule {
-    return this.kernelsFor(batch).schedule;
+    return this.compiled.scheduleFor(batch);
   }
 
   private kernelsFor(batch: number): ScheduleKernels {
-    return chooseSchedule(this.options, batch, this.compiled);
+    return this.compiled.kernelsFor(batch);
   }
 
   /** The plan of a forward of this shape; the last one is kept for the next call. */
@@ -397,9 +406,7 @@ export class GRU {
     }
     const refused = device.popErrorScope().then((error) => {
       if (error) {
-        throw new GRUError(
-          `input, args.h0, args.output, args.hN: expected live GPUBuffers, got one the device refused (${error.message})`,
-        );
+        throw new GRUError(`input, args.h0, args.output, args.hN: expected live GPUBuffers, got one the device refused (${error.message})`);
       }
       checkNotLost(device);
     });

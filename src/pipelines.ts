@@ -2,8 +2,9 @@
  * The GRU's shader modules, bind group layouts and pipelines, made once per device; the
  * pipelines are cached (src/gpu.ts `cachedPipeline`) and keyed by their full specialisation, so
  * that a second GRU with the same shape and options compiles nothing. Compilation is asynchronous
- * and happens in `GRU.create`, never on the first forward. Which recurrence kernels a schedule
- * needs is src/schedule.ts's.
+ * and never on the path of a call: `GRU.create` waits for the projection and the fallback
+ * schedule's kernels, and the other schedules compile in the background. Which recurrence kernels
+ * a schedule needs, and when they compile, is src/schedule.ts's (`CompiledKernels`).
  */
 import projectionSource from '../shaders/projection.wgsl?raw';
 import recurrenceSource from '../shaders/recurrence.wgsl?raw';
@@ -80,20 +81,42 @@ export function recurrenceConstants(o: ResolvedOptions, units: number, chunk: nu
 }
 
 /**
- * One recurrence pipeline, cached per device under its entry point and every constant. Each reads
- * the step uniform (group 1); `withInput`: X instead of G (sequence_input, sequence_stack).
+ * One recurrence pipeline: its entry point and override constants; `withInput`: it reads X instead
+ * of G (sequence_input, sequence_stack).
  */
-export function recurrencePipeline(
-  device: GPUDevice,
-  entryPoint: string,
-  constants: Record<string, number>,
-  withInput: boolean,
-): Promise<GPUComputePipeline> {
+export interface RecurrenceSpec {
+  entryPoint: string;
+  constants: Record<string, number>;
+  withInput: boolean;
+}
+
+const recurrenceKey = (spec: RecurrenceSpec) => `recurrence.wgsl ${spec.entryPoint} ${JSON.stringify(spec.constants)}`;
+
+/** The keys of the recurrence pipelines each device has compiled. */
+const compiledKeys = perDevice(() => new Set<string>());
+
+/** One recurrence pipeline, cached per device under its entry point and every constant. Each reads the step uniform (group 1). */
+export function recurrencePipeline(device: GPUDevice, spec: RecurrenceSpec): Promise<GPUComputePipeline> {
   const k = deviceKernels(device);
-  const bindGroupLayouts = [withInput ? k.inputLayout : k.stepLayout, k.stepUniformLayout];
-  return cachedPipeline(device, `recurrence.wgsl ${entryPoint} ${JSON.stringify(constants)}`, () => ({
+  const { entryPoint, constants } = spec;
+  const bindGroupLayouts = [spec.withInput ? k.inputLayout : k.stepLayout, k.stepUniformLayout];
+  const key = recurrenceKey(spec);
+  const pending = cachedPipeline(device, key, () => ({
     label: `webgpu-gru ${entryPoint} H=${constants.H}`,
     layout: device.createPipelineLayout({ label: `webgpu-gru ${entryPoint}`, bindGroupLayouts }),
     compute: { module: k.recurrenceModule, entryPoint, constants },
   }));
+  const compiled = compiledKeys(device);
+  if (!compiled.has(key)) {
+    pending.then(
+      () => compiled.add(key),
+      () => undefined,
+    );
+  }
+  return pending;
+}
+
+/** Whether `spec`'s pipeline has compiled on `device` (for any GRU): recurrencePipeline then waits for nothing. */
+export function recurrenceCompiled(device: GPUDevice, spec: RecurrenceSpec): boolean {
+  return compiledKeys(device).has(recurrenceKey(spec));
 }

@@ -1,14 +1,14 @@
 /**
  * The schedules: how the timesteps of a forward map onto dispatches (see `Schedule`). Everything
  * that depends on which one runs is here — the shapes of their kernels, which fit a device, which
- * 'auto' picks, the step-uniform slots of a forward and of a streaming step, and the kernels each
- * one needs, typed per schedule — so that adding a schedule means this file and its encoding
- * (src/plan.ts).
+ * 'auto' picks, the step-uniform slots of a forward and of a streaming step, the kernels each
+ * one needs, typed per schedule, and which of them compile before the first forward — so that
+ * adding a schedule means this file and its encoding (src/plan.ts).
  */
 import { boundsLoops } from './adapter.js';
-import { bindingLimit } from './gpu.js';
+import { bindingLimit, deviceLoss } from './gpu.js';
 import type { ResolvedOptions } from './options.js';
-import { recurrenceConstants, recurrencePipeline } from './pipelines.js';
+import { recurrenceCompiled, recurrenceConstants, recurrencePipeline, type RecurrenceSpec } from './pipelines.js';
 import { layerInputSize, paddedHidden, weightLayout } from './weights.js';
 
 /**
@@ -138,25 +138,39 @@ export function unfitReason(device: GPUDevice, o: ResolvedOptions): string {
 }
 
 /**
- * The kernels 'auto' picks for a forward of `batch` rows. The persistent schedules run B·D
- * workgroups for the whole sequence and save a dispatch per step; stepwise spreads each step over
- * ⌈H/256⌉·⌈B/4⌉·D workgroups and reads each weight once per 4 rows. Measured on SwiftShader
- * (bench/NOTES.md, "Choosing the schedule"): persistent wins at B·D ≤ 2 by 1.4–2.8×, stepwise at
- * B·D = 16 (C, F) by 1.2–1.3×; without a GPU to measure on, the threshold sits between them.
- * Past it, a stack of one direction runs as a wavefront: the same step kernels, T + L − 1
- * dispatches instead of L·T. A forced schedule has no alternatives, so it is always its own.
+ * The schedules 'auto' picks from on this device, stepwise (its fallback, for any batch) first:
+ * the persistent schedule that fits (persistent, else persistent-split) for small batches, and the
+ * wavefront for large batches of a stack that fits it. A forced schedule alone. Only these are
+ * ever compiled (see CompiledKernels).
  */
-export function chooseSchedule(o: ResolvedOptions, batch: number, compiled: CompiledKernels): ScheduleKernels {
-  const compiledFor = (schedule: Schedule) => compiled.alternatives.find((k) => k.schedule === schedule);
+export function candidateSchedules(device: GPUDevice, o: ResolvedOptions): [Schedule, ...Schedule[]] {
+  if (o.schedule !== 'auto') return [o.schedule];
+  const fits = fittingSchedules(device, o);
+  const candidates: [Schedule, ...Schedule[]] = ['stepwise'];
+  const persistent = fits.find((s) => s === 'persistent' || s === 'persistent-split');
+  if (persistent) candidates.push(persistent);
+  if (o.numLayers > 1 && fits.includes('wavefront')) candidates.push('wavefront');
+  return candidates;
+}
+
+/**
+ * The schedule 'auto' picks for a forward of `batch` rows among `available`, whose first entry is
+ * the fallback. The persistent schedules run B·D workgroups for the whole sequence and save a
+ * dispatch per step; stepwise spreads each step over ⌈H/256⌉·⌈B/4⌉·D workgroups and reads each
+ * weight once per 4 rows. Measured on SwiftShader (bench/NOTES.md, "Choosing the schedule"):
+ * persistent wins at B·D ≤ 2 by 1.4–2.8×, stepwise at B·D = 16 (C, F) by 1.2–1.3×; without a GPU
+ * to measure on, the threshold sits between them. Past it, a stack of one direction runs as a
+ * wavefront: the same step kernels, T + L − 1 dispatches instead of L·T. A forced schedule is
+ * the only one available, so it is always its own.
+ */
+export function chooseSchedule(o: ResolvedOptions, batch: number, available: readonly [Schedule, ...Schedule[]]): Schedule {
+  const has = (schedule: Schedule) => available.includes(schedule);
   if (batch * o.numDirections <= 8) {
-    const persistent = compiledFor('persistent') ?? compiledFor('persistent-split');
-    if (persistent) return persistent;
+    if (has('persistent')) return 'persistent';
+    if (has('persistent-split')) return 'persistent-split';
   }
-  if (o.numLayers > 1) {
-    const wavefront = compiledFor('wavefront');
-    if (wavefront) return wavefront;
-  }
-  return compiled.base;
+  if (o.numLayers > 1 && has('wavefront')) return 'wavefront';
+  return available[0];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -240,51 +254,127 @@ export type ScheduleKernels =
   | SequenceKernels<'persistent'>
   | SequenceKernels<'persistent-split'>;
 
-/**
- * What a GRU compiled: `base` runs unless 'auto' picks one of the `alternatives` — stepwise and
- * the other schedules that fit, or the forced schedule alone.
- */
-export interface CompiledKernels {
-  base: ScheduleKernels;
-  alternatives: readonly ScheduleKernels[];
+/** The recurrence pipelines of `schedule`, in the order its ScheduleKernels holds them. */
+function pipelineSpecs(device: GPUDevice, o: ResolvedOptions, schedule: Schedule): RecurrenceSpec[] {
+  const chunk = persistentChunk(device, o);
+  if (isStepwise(schedule)) {
+    const constants = { ...recurrenceConstants(o, stepUnits(o), chunk), ...(schedule === 'wavefront' ? { WAVE: 1 } : {}) };
+    const passes = o.resetAfter ? ['step_fused'] : onePassResetFirst(o) ? ['step_first'] : ['step_reset', 'step_update'];
+    return passes.map((entryPoint) => ({ entryPoint, constants, withInput: false }));
+  }
+  const constants = recurrenceConstants(o, sequenceUnits(device, o), chunk);
+  if (schedule === 'persistent-split')
+    return Array.from({ length: o.numLayers }, () => ({ entryPoint: 'sequence', constants, withInput: false }));
+  if (stacksInOneDispatch(device, o)) {
+    const XK = Math.max(o.inputSize, o.hiddenSize);
+    return [{ entryPoint: 'sequence_stack', constants: { ...constants, XK, XI: o.inputSize }, withInput: true }];
+  }
+  return Array.from({ length: o.numLayers }, (_, l) => ({
+    entryPoint: 'sequence_input',
+    constants: { ...constants, XK: layerInputSize(o, l) },
+    withInput: true,
+  }));
+}
+
+/** Compiles (or takes from the device's cache) the recurrence kernels of `schedule`. */
+async function compileSchedule(device: GPUDevice, o: ResolvedOptions, schedule: Schedule): Promise<ScheduleKernels> {
+  const pipelines = await Promise.all(pipelineSpecs(device, o, schedule).map((spec) => recurrencePipeline(device, spec)));
+  switch (schedule) {
+    case 'stepwise':
+    case 'wavefront':
+      return { schedule, step: pipelines.length === 1 ? [pipelines[0]] : [pipelines[0], pipelines[1]] };
+    case 'persistent':
+    case 'persistent-split':
+      return { schedule, layers: pipelines };
+  }
 }
 
 /**
- * Compiles (or takes from the device's cache) the recurrence kernels of each of `schedules`, the
- * first of which becomes `base`.
+ * Resolves once the device has done the work submitted so far, a macrotask from now: after the
+ * call that asks (a forward, a step) has submitted its work, so that a background compile does
+ * not compete with that work for a CPU adapter's cores. Rejects if the device is lost.
  */
-export async function compileSchedules(
-  device: GPUDevice,
-  o: ResolvedOptions,
-  schedules: readonly [Schedule, ...Schedule[]],
-): Promise<CompiledKernels> {
-  const chunk = persistentChunk(device, o);
-  const step = recurrenceConstants(o, stepUnits(o), chunk);
-  const persistent = recurrenceConstants(o, sequenceUnits(device, o), chunk);
-  const pipeline = (entryPoint: string, constants: Record<string, number>, withInput = false) =>
-    recurrencePipeline(device, entryPoint, constants, withInput);
-  const stepPasses = async (constants: Record<string, number>): Promise<StepPasses> => {
-    if (o.resetAfter || onePassResetFirst(o)) return [await pipeline(o.resetAfter ? 'step_fused' : 'step_first', constants)];
-    return Promise.all([pipeline('step_reset', constants), pipeline('step_update', constants)]);
-  };
-  const perLayer = (entryPoint: string, constants: (l: number) => Record<string, number>, withInput: boolean) =>
-    Promise.all(Array.from({ length: o.numLayers }, (_, l) => pipeline(entryPoint, constants(l), withInput)));
-  const compile = async (schedule: Schedule): Promise<ScheduleKernels> => {
-    switch (schedule) {
-      case 'stepwise':
-        return { schedule, step: await stepPasses(step) };
-      case 'wavefront':
-        return { schedule, step: await stepPasses({ ...step, WAVE: 1 }) };
-      case 'persistent-split':
-        return { schedule, layers: await perLayer('sequence', () => persistent, false) };
-      case 'persistent':
-        if (stacksInOneDispatch(device, o)) {
-          const XK = Math.max(o.inputSize, o.hiddenSize);
-          return { schedule, layers: [await pipeline('sequence_stack', { ...persistent, XK, XI: o.inputSize }, true)] };
-        }
-        return { schedule, layers: await perLayer('sequence_input', (l) => ({ ...persistent, XK: layerInputSize(o, l) }), true) };
+function whenIdle(device: GPUDevice): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0)).then(() => device.queue.onSubmittedWorkDone());
+}
+
+/**
+ * The recurrence kernels of a GRU, as few of them compiled before the first forward as can be.
+ * `compile` waits only for the first of candidateSchedules(): stepwise under 'auto' — its kernels
+ * compile fastest (the least workgroup memory, which SwiftShader initialises one scalar at a
+ * time: bench/NOTES.md, "The first result") and run any batch — else the forced schedule; and it
+ * takes the other candidates that the device has compiled already (for another GRU of this
+ * shape). The rest compile in the background, all at once, from the first call that picks
+ * kernels, once its work is done (whenIdle), or from the first read of `settled`. Until one is
+ * ready, 'auto' picks among those that are, so no call waits for a compile. A background compile
+ * that fails (the device lost mid-way) leaves its schedule out for good: it is not retried, and
+ * its rejection is handled.
+ */
+export class CompiledKernels {
+  private readonly kernels = new Map<Schedule, ScheduleKernels>();
+  private background?: Promise<void>;
+
+  private constructor(
+    private readonly device: GPUDevice,
+    private readonly o: ResolvedOptions,
+    compiled: readonly ScheduleKernels[],
+    /** The candidates left to compile in the background. */
+    private readonly pending: readonly Schedule[],
+  ) {
+    for (const kernels of compiled) this.kernels.set(kernels.schedule, kernels);
+    if (pending.length === 0) this.background = Promise.resolve();
+  }
+
+  static async compile(device: GPUDevice, o: ResolvedOptions): Promise<CompiledKernels> {
+    const [base, ...others] = candidateSchedules(device, o);
+    const compiledAlready = (s: Schedule) => pipelineSpecs(device, o, s).every((spec) => recurrenceCompiled(device, spec));
+    const now = [base, ...others.filter(compiledAlready)];
+    const compiled = await Promise.all(now.map((s) => compileSchedule(device, o, s)));
+    return new CompiledKernels(
+      device,
+      o,
+      compiled,
+      others.filter((s) => !now.includes(s)),
+    );
+  }
+
+  /**
+   * Resolves once every background compile has settled, or the device is lost; never rejects.
+   * Reading it starts them, if no call has yet.
+   */
+  get settled(): Promise<void> {
+    return this.startBackground(Promise.resolve());
+  }
+
+  /** The schedule 'auto' picks for `batch` rows among those compiled so far. */
+  scheduleFor(batch: number): Schedule {
+    // Map order: the fallback, set first, leads.
+    return chooseSchedule(this.o, batch, [...this.kernels.keys()] as [Schedule, ...Schedule[]]);
+  }
+
+  /** The kernels of scheduleFor(batch), for a call that runs them: starts the background compiles. */
+  kernelsFor(batch: number): ScheduleKernels {
+    if (!this.background) this.startBackground(whenIdle(this.device));
+    return this.kernels.get(this.scheduleFor(batch)) as ScheduleKernels;
+  }
+
+  private startBackground(after: Promise<void>): Promise<void> {
+    if (!this.background) {
+      const device = this.device;
+      const compiles = after.then(() => {
+        if (deviceLoss(device).error) return;
+        return Promise.allSettled(
+          this.pending.map(async (schedule) => {
+            this.kernels.set(schedule, await compileSchedule(device, this.o, schedule));
+          }),
+        );
+      });
+      // A compile on a device lost mid-way may never settle.
+      this.background = Promise.race([compiles, deviceLoss(device).promise]).then(
+        () => undefined,
+        () => undefined,
+      );
     }
-  };
-  const [base, ...alternatives] = await Promise.all(schedules.map(compile));
-  return { base, alternatives };
+    return this.background;
+  }
 }

@@ -7,8 +7,10 @@
  *
  * What a cell measures:
  *   setup   creating the runner (GRU.create compiles its pipelines; a peer's session or model)
- *   first   setup + the first forward (the peers compile their kernels there)
- *   warm    later forwards: median and min over up to maxReps, stopped early by budgetMs
+ *   first   setup + the first forward (the peers compile their kernels there; ours may run a
+ *           schedule other than its best one there, while the rest compile in the background)
+ *   warm    later forwards, after `settle` (ours: GRU.ready): median and min over up to maxReps,
+ *           stopped early by budgetMs
  * Read-back is included wherever a runner returns a Float32Array; the GPU-resident forms
  * (`ours-gpu…`) are timed to `device.queue.onSubmittedWorkDone()`.
  *
@@ -91,6 +93,12 @@ export interface RunnerInstance {
   /** The output of the last run, [T, B, D·H] (S: [B, H]); may read back from the GPU. */
   output(): Promise<Float32Array>;
   dispose(): Promise<void> | void;
+  /**
+   * Untimed, between the first forward and the warm ones: ours waits for GRU.ready, so that the
+   * warm forwards run the schedule 'auto' picks once every one has compiled (a streaming runner
+   * then makes its state anew: a state keeps the schedule it was made with).
+   */
+  settle?(): Promise<void>;
   /** CPU threads it runs on, where that is a setting (the wasm runners). */
   threads?: number;
   /** A remark for the cell's message (ours-auto: the backend it picked and why). */
@@ -250,12 +258,17 @@ function oursArraysOf(ctx: ConfigContext, gru: GRU, keepAs: boolean | null): Run
     return last!;
   };
   if (c.streaming) {
-    const state = gru.createState(c.batch);
+    let state = gru.createState(c.batch);
     return {
       async run() {
         last = await gru.step(ctx.input, state);
       },
       output,
+      async settle() {
+        await gru.ready;
+        state.destroy();
+        state = gru.createState(c.batch);
+      },
       dispose: () => gru.destroy(),
     };
   }
@@ -264,6 +277,7 @@ function oursArraysOf(ctx: ConfigContext, gru: GRU, keepAs: boolean | null): Run
       last = (await gru.forward(ctx.input, { steps: c.steps, batch: c.batch })).output;
     },
     output,
+    settle: () => gru.ready,
     dispose: () => gru.destroy(),
   };
 }
@@ -287,7 +301,7 @@ async function oursGPU(ctx: ConfigContext, options: GRUOptions): Promise<RunnerI
     for (const b of buffers) b.destroy();
   };
   if (c.streaming) {
-    const state = gru.createState(c.batch);
+    let state = gru.createState(c.batch);
     let out: GPUBuffer | undefined;
     return {
       async run() {
@@ -295,6 +309,11 @@ async function oursGPU(ctx: ConfigContext, options: GRUOptions): Promise<RunnerI
         await device.queue.onSubmittedWorkDone();
       },
       output: () => readBuffer(device, out!, c.batch * c.hiddenSize * F32),
+      async settle() {
+        await gru.ready;
+        state.destroy();
+        state = gru.createState(c.batch);
+      },
       dispose,
     };
   }
@@ -307,6 +326,7 @@ async function oursGPU(ctx: ConfigContext, options: GRUOptions): Promise<RunnerI
       await device.queue.onSubmittedWorkDone();
     },
     output: () => readBuffer(device, output, outBytes),
+    settle: () => gru.ready,
     dispose,
   };
 }
@@ -537,6 +557,7 @@ export function createHarness(device: GPUDevice, runners: readonly RunnerDef[]):
           return { ...result, status: 'check-failed', message: `${what}${blame}` };
         }
       }
+      await instance.settle?.();
       // The first warm forward is the one counted.
       const times: number[] = [];
       counters?.reset();

@@ -56,6 +56,7 @@ export const largeCases: Case[] = [
       const args = { steps: 7, batch: 9, seqLengths: Int32Array.of(7, 0, 1, 3, 7, 6, 7, 2, 5) };
       const roomy = await GRU.create(device, o, weights);
       const stackBytes = weightLayout(roomy.options, device.limits).total;
+      await roomy.ready;
       const chosen = roomy.scheduleFor(9);
       roomy.destroy();
       if (chosen !== 'wavefront') throw new Error(`auto chose ${chosen} for a 3-layer stack at B = 9, expected wavefront`);
@@ -63,6 +64,7 @@ export const largeCases: Case[] = [
       const tight = withLimits(device, { maxStorageBufferBindingSize: stackBytes - 1 });
       const gru = await GRU.create(tight, o, weights);
       try {
+        await gru.ready;
         for (const [batch, expected] of [
           [9, 'stepwise'],
           [2, 'persistent'],
