@@ -42,7 +42,7 @@ const BINARIES = import.meta.glob<string>('../fixtures/models/*.{safetensors,onn
 });
 const JSONS = import.meta.glob<unknown>('../fixtures/models/*.json', { import: 'default', eager: true });
 
-function bytes(name: string): Uint8Array {
+export function bytes(name: string): Uint8Array {
   const url = BINARIES[`../fixtures/models/${name}`];
   if (url === undefined) throw new Error(`no fixture test/fixtures/models/${name}`);
   const comma = url.indexOf(',');
@@ -162,13 +162,13 @@ function flipped(data: Uint8Array, at: number, mask: number): Uint8Array {
 // ---------------------------------------------------------------------------------------------
 // safetensors writer for crafted files
 
-type RawTensor = { name: string; dtype: string; shape: number[]; data: Uint8Array };
+export type RawTensor = { name: string; dtype: string; shape: number[]; data: Uint8Array };
 
-function f32Bytes(values: ArrayLike<number>): Uint8Array {
+export function f32Bytes(values: ArrayLike<number>): Uint8Array {
   return new Uint8Array(Float32Array.from(values).buffer);
 }
 
-function writeSafetensors(tensors: RawTensor[], edit?: (header: Record<string, unknown>) => void): Uint8Array {
+export function writeSafetensors(tensors: RawTensor[], edit?: (header: Record<string, unknown>) => void): Uint8Array {
   const header: Record<string, unknown> = { __metadata__: { format: 'pt' } };
   let offset = 0;
   for (const t of tensors) {
@@ -463,7 +463,7 @@ interface KerasLayerFixture {
   outputWithTfjsHardSigmoid?: number[];
 }
 
-function loadTFJS(stem: string): { model: Record<string, unknown>; shards: Uint8Array[] } {
+export function loadTFJS(stem: string): { model: Record<string, unknown>; shards: Uint8Array[] } {
   const model = json<Record<string, unknown>>(`${stem}.model.json`);
   const manifest = model.weightsManifest as { paths: string[] }[];
   return { model, shards: manifest.flatMap((g) => g.paths).map((p) => bytes(p)) };

@@ -4,6 +4,7 @@ import { concurrencyCases } from './concurrency.js';
 import { dispatchCases } from './dispatches.js';
 import { errorCases } from './errors.js';
 import { formatCases } from './formats.js';
+import { fuzzCases } from './fuzz.js';
 import { fixtureInventoryCase, goldenCases } from './golden.js';
 import { importCases } from './import.js';
 import { largeCases } from './large.js';
@@ -13,6 +14,7 @@ import { lossCases } from './loss.js';
 import { matrixCases } from './matrix.js';
 import type { Case } from './registry.js';
 import { scheduleCases } from './schedule.js';
+import { soakCases } from './soak.js';
 import { splitCases } from './split.js';
 import { streamingCases } from './streaming.js';
 import { wasmCases } from './wasm.js';
@@ -29,10 +31,12 @@ export const cases: Case[] = [
   ...errorCases,
   ...leakCases,
   ...concurrencyCases,
+  ...soakCases,
   ...lossCases,
   ...largeCases,
   ...splitCases,
   ...layerCases,
   ...importCases,
   ...wasmCases,
+  ...fuzzCases,
 ];

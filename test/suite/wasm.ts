@@ -249,6 +249,11 @@ const errorCases: Case[] = [
           () => wasm.stepSync(new Float32Array(6), ws, new Float32Array(3)),
           /^out: expected \[B, H\] = \[2, 4\] = 8 values, got 3$/,
         );
+        // A state too large for the memory names its batch (found by the fuzzer, test/fuzz/).
+        await expectGRUError(
+          () => wasm.createState(2 ** 40),
+          /^batch: expected a state that fits this GRU's memory, got 1099511627776 rows \(wasm backend: a streaming state of 1099511627776 rows: x needs \d+ bytes/,
+        );
         await expectGRUError(
           () => wasm.step(new Float32Array(6), gs as unknown as WasmGRUState),
           /^state: expected a WasmGRUState made by this GRU's createState, got a GRUState$/,
