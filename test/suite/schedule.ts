@@ -15,8 +15,8 @@ import { GRU, gruReference, type GRUOptions } from '../../src/index.js';
 import { resolveOptions } from '../../src/options.js';
 import { recurrenceConstants } from '../../src/pipelines.js';
 import { PROJECTION_PARAMS, RECURRENCE_PARAMS, STEP } from '../../src/uniforms.js';
-import type { Case, SuiteEnv } from './registry.js';
-import { assertClose, F32_TOLERANCE, randomWeights, record, rng, uniform } from './util.js';
+import type { Case } from './registry.js';
+import { assertClose, F32_TOLERANCE, randomWeights, record, rng, uniform, withoutUnhandled } from './util.js';
 
 /** `name: type` of every field of `struct name` in a WGSL source, in order. */
 function wgslStruct(source: string, file: string, name: string): string[] {
@@ -63,19 +63,6 @@ function recordCompiles(device: GPUDevice): string[] {
     return create(descriptor);
   };
   return compiled;
-}
-
-/** Fails if `run` leaves a promise rejection unhandled, including one reported a macrotask after it. */
-async function withoutUnhandled(env: SuiteEnv, run: () => Promise<void>): Promise<void> {
-  const unhandled: unknown[] = [];
-  const stop = env.onUnhandledRejection((reason) => unhandled.push(reason));
-  try {
-    await run();
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  } finally {
-    stop();
-  }
-  if (unhandled.length > 0) throw new Error(`${unhandled.length} unhandled rejection(s): ${unhandled.map(String).join('; ')}`);
 }
 
 export const scheduleCases: Case[] = [
