@@ -114,6 +114,13 @@ export async function createGRU(options: GRUOptions, weights: readonly GRUWeight
   ) {
     fail('init.device', 'a GPUDevice', init.device);
   }
+  // The wasm backend's own checks would name them wasmOptions.*.
+  const { threads, simd } = init;
+  if (threads !== undefined && (typeof threads !== 'number' || !Number.isInteger(threads) || threads < 1 || threads > 64)) {
+    fail('init.threads', 'an integer in [1, 64]', threads);
+  }
+  if (simd !== undefined && simd !== 'auto' && simd !== 'relaxed' && simd !== 'simd128')
+    fail('init.simd', "'auto', 'relaxed' or 'simd128'", simd);
   const o = resolveOptions(options);
   if (backend === 'wasm') return onWasm(options, weights, init, "backend 'wasm' was asked for");
 

@@ -381,6 +381,15 @@ export class GRU {
       ? checkBuffer('args.output', a.output, outputBytes, outUsage, `${split ? 'COPY_DST' : 'STORAGE'}${piecesNote}`)
       : undefined;
     const hN = a.hN ? checkBuffer('args.hN', a.hN, stateBytes, Usage.COPY_DST, 'COPY_DST') : undefined;
+    // One buffer in two roles: the kernels would read it while writing it, or hN overwrite the output.
+    if (output === input) {
+      throw new GRUError(
+        'args.output: expected a buffer other than input (a kernel reads one while it writes the other), got the input buffer',
+      );
+    }
+    if (hN && hN === output) {
+      throw new GRUError('args.hN: expected a buffer other than args.output (hN would overwrite the output), got the args.output buffer');
+    }
     const device = this.device;
     if (!output && outputBytes > device.limits.maxBufferSize) {
       throw new GRUError(
@@ -547,7 +556,8 @@ export class GRU {
     // A one-step plan whose uniform slots read h from either state slot (see streamingSlots).
     const recurrence = this.kernelsFor(batch);
     const slots = streamingSlots(recurrence.schedule, this.options.numLayers);
-    const plan = new Plan(this.device, this.options, this.layers, { projection: this.projection, recurrence }, 1, batch, slots);
+    const kernels = { projection: this.projection, recurrence };
+    const plan = new Plan(this.device, this.options, this.layers, kernels, 1, batch, slots, 'batch');
     plan.writeLengths(undefined, 1);
     const state = new GRUState(this, plan, () => this.states.delete(state));
     this.states.add(state);
@@ -581,8 +591,9 @@ export class GRU {
   }
 
   /**
-   * One timestep on GPU buffers: x [B, I] with STORAGE usage. Returns the state's output buffer
-   * [B, H] (owned by the state, overwritten by the next step), ready for work submitted after it.
+   * One timestep on GPU buffers: x [B, I] with STORAGE usage (the state's output buffer of the
+   * step before, too, where I = H). Returns the state's output buffer [B, H] (owned by the state,
+   * overwritten by the next step), ready for work submitted after it.
    */
   stepGPU(x: GPUBuffer, state: GRUState): GPUBuffer {
     const encoder = this.device.createCommandEncoder({ label: 'webgpu-gru stepGPU' });
@@ -600,7 +611,13 @@ export class GRU {
     this.checkAlive();
     const s = this.checkState(state);
     checkBuffer('x', x, s.plan.inputBytes, Usage.STORAGE, `STORAGE ([B, I] = [${s.batch}, ${this.options.inputSize}])`);
-    s.advance(encoder, x);
+    // The previous step's output fed back as x (I = H): the step would read it while writing it.
+    if (x === s.plan.output) {
+      encoder.copyBufferToBuffer(x, 0, s.plan.input, 0, s.plan.inputBytes);
+      s.advance(encoder, s.plan.input);
+    } else {
+      s.advance(encoder, x);
+    }
     return s.plan.output;
   }
 

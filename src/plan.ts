@@ -92,6 +92,8 @@ export class Plan {
     readonly steps: number,
     readonly batch: number,
     slots: readonly StepSlot[],
+    /** The argument that gave `batch`, for the messages: a forward's 'args.batch', createState's 'batch'. */
+    batchArgument = 'args.batch',
   ) {
     const schedule = kernels.recurrence.schedule;
     this.schedule = schedule;
@@ -99,11 +101,11 @@ export class Plan {
     const T = steps;
     const B = batch;
     const limits = device.limits;
-    const shape = `args.steps × args.batch = ${T} × ${B}`;
+    const shape = batchArgument === 'args.batch' ? `args.steps × args.batch = ${T} × ${B}` : `${batchArgument} = ${B}`;
     const rowsPerGroup = isStepwise(schedule) ? STEP_ROWS : 1;
     if (Math.ceil(B / rowsPerGroup) > limits.maxComputeWorkgroupsPerDimension) {
       throw new GRUError(
-        `args.batch: expected at most ${rowsPerGroup * limits.maxComputeWorkgroupsPerDimension} rows ` +
+        `${batchArgument}: expected at most ${rowsPerGroup * limits.maxComputeWorkgroupsPerDimension} rows ` +
           `(${rowsPerGroup} per workgroup × maxComputeWorkgroupsPerDimension) for the ${schedule} schedule, got ${B}`,
       );
     }
