@@ -359,12 +359,13 @@ export class WasmGRU {
     this.checkAlive();
     const a = checkRunArgs(this.options, input, args);
     const here = this.threads === 1 || this.pool?.failure || a.steps * a.batch * stepMacs(this.options) < this.poolThreshold;
+    const onThisThread = () => this.run(input, a.steps, a.batch, a.h0, a.seqLengths, false);
     // A forward on this thread runs at once, unless pooled ones are queued: they share the workspace.
-    if (here && this.queued === 0) return this.run(input, a.steps, a.batch, a.h0, a.seqLengths, false);
+    if (here && this.queued === 0) return onThisThread();
     this.queued++;
     const run = this.queue.then(async () => {
       this.checkAlive();
-      if (here) return this.run(input, a.steps, a.batch, a.h0, a.seqLengths, false);
+      if (here) return onThisThread();
       this.pool ??= new WorkerPool(this.threads - 1, this.module, this.heap.memory);
       const pool = this.pool;
       this.busy = true;
@@ -373,7 +374,7 @@ export class WasmGRU {
       } catch (error) {
         // A worker died mid-forward: the caller's work is redone on this thread, from its input.
         if (pool.failure === null || this.destroyed) throw error;
-        return this.run(input, a.steps, a.batch, a.h0, a.seqLengths, false);
+        return onThisThread();
       } finally {
         this.busy = false;
       }
